@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): native vs `reel record` vs `reel replay -a` for a
+# syscall-heavy and a compute-heavy program. Median of $RUNS runs each
+# (default 3), wall-clock time, plus record/native and replay/native ratios
+# and the trace size. See bench/README.md.
+#
+#   bench/run.sh            # build reel in release, run every workload
+#   RUNS=5 bench/run.sh     # more runs per measurement
+#   REEL=path/to/reel bench/run.sh   # use an already built binary
+#   bench/run.sh syscalls   # only the named workloads
+set -u -o pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-3}
+cc=${CC:-cc}
+
+if [ -z "${REEL:-}" ]; then
+    echo "building reel (release)..." >&2
+    (cd "$root" && cargo build --release --quiet --bin reel) || { echo "bench: cargo build failed" >&2; exit 1; }
+    REEL=$root/target/release/reel
+fi
+[ -x "$REEL" ] || { echo "bench: no reel binary at $REEL" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/reel-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export REEL_TRACE_DIR=$work/traces
+
+workloads=("$@")
+[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute)
+for w in "${workloads[@]}"; do
+    [ -f "$root/bench/$w.c" ] || { echo "bench: no bench/$w.c" >&2; exit 1; }
+    "$cc" -O2 -o "$work/$w" "$root/bench/$w.c" || exit 1
+done
+
+# time_cmd OUTFILE CMD... : runs CMD (stdout to OUTFILE, stderr to OUTFILE.err),
+# prints the elapsed seconds, returns CMD's status.
+time_cmd() {
+    local out=$1; shift
+    local t0=$EPOCHREALTIME
+    "$@" >"$out" 2>"$out.err"
+    local st=$?
+    local t1=$EPOCHREALTIME
+    python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$t0" "$t1"
+    return $st
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
+ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print(f'{float(a)/float(b):.2f}x' if a!='nan' and float(b)>0 else 'n/a')" "$1" "$2"; }
+
+printf '%-10s %10s %10s %10s %9s %9s %12s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes
+for w in "${workloads[@]}"; do
+    nat=() rec=() rep=() failed=""
+    for i in $(seq "$runs"); do
+        t=$(time_cmd "$work/$w.native.out" "$work/$w") || failed="$failed native(status $?)"
+        nat+=("$t")
+    done
+    for i in $(seq "$runs"); do
+        rm -rf "$work/$w.trace"
+        t=$(time_cmd "$work/$w.record.out" "$REEL" record -o "$work/$w.trace" "$work/$w") \
+            && rec+=("$t") || failed="$failed record(status $?: $(head -c 300 "$work/$w.record.out.err"))"
+    done
+    for i in $(seq "$runs"); do
+        t=$(time_cmd "$work/$w.replay.out" "$REEL" replay -a "$work/$w.trace") \
+            && rep+=("$t") || { failed="$failed replay(status $?: $(head -c 300 "$work/$w.replay.out.err"))"; break; }
+        cmp -s "$work/$w.record.out" "$work/$w.replay.out" || failed="$failed replay-output-differs"
+    done
+    n=$(median "${nat[@]}")
+    r=$([ ${#rec[@]} -gt 0 ] && median "${rec[@]}" || echo nan)
+    p=$([ ${#rep[@]} -gt 0 ] && median "${rep[@]}" || echo nan)
+    size=$(du -sb "$work/$w.trace" 2>/dev/null | cut -f1)
+    printf '%-10s %10s %10s %10s %9s %9s %12s\n' "$w" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}"
+    [ -n "$failed" ] && echo "  $w: FAILED:$failed" >&2
+done
+exit 0

@@ -1,0 +1,91 @@
+//! The snapshot of a fresh address space right after execve.
+
+use crate::Result;
+use reel_sys::{proc, Memory, Stopped};
+use reel_trace::{Region, RegionSource, TraceWriter};
+use std::path::Path;
+
+const AT_NULL: u64 = 0;
+const AT_IGNORE: u64 = 1;
+const AT_SYSINFO_EHDR: u64 = 33;
+
+/// Hides the vDSO from the new program: its `AT_SYSINFO_EHDR` auxv entry
+/// becomes `AT_IGNORE`, so libc makes real (recorded) syscalls for the time.
+pub fn hide_vdso(task: &mut Stopped, mem: &Memory) -> Result<()> {
+    let sp = task.regs()?.sp();
+    let argc = mem.read_u64(task, sp)?;
+    // Skip argc, argv[argc], NULL, then the environment up to its NULL.
+    let mut at = sp + 8 + (argc + 1) * 8;
+    while mem.read_u64(task, at)? != 0 {
+        at += 8;
+    }
+    at += 8;
+    loop {
+        let key = mem.read_u64(task, at)?;
+        if key == AT_NULL {
+            return Ok(());
+        }
+        if key == AT_SYSINFO_EHDR {
+            mem.write(task, at, &AT_IGNORE.to_le_bytes())?;
+        }
+        at += 16;
+    }
+}
+
+/// Describes every mapping of the task's new address space and appends the
+/// bytes of those that must be stored to `data`. Read-only file mappings
+/// refer to snapshots of their files.
+pub fn snapshot_regions(
+    task: &Stopped,
+    mem: &Memory,
+    writer: &mut TraceWriter,
+    data: &mut Vec<u8>,
+) -> Result<Vec<Region>> {
+    let pid = task.tid();
+    let mut regions = Vec::new();
+    for m in proc::maps(pid)? {
+        // The kernel's own pages: vsyscall cannot be mapped by a program and
+        // the vDSO is hidden from it (see hide_vdso).
+        if matches!(
+            m.name.as_str(),
+            "[vsyscall]" | "[vdso]" | "[vvar]" | "[vvar_vclock]"
+        ) {
+            continue;
+        }
+        if m.start >= reel_sys::PRIVATE_PAGE
+            && m.end <= reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN
+        {
+            continue;
+        }
+        let source = if m.prot() == 0 {
+            RegionSource::Zero
+        } else if m.inode != 0 && !m.write && !m.shared && m.name.starts_with('/') {
+            // map_files opens exactly the mapped file, even if it was replaced
+            // on disk since; fall back to the path when it is not allowed.
+            let via = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
+            let file = match writer.snapshot_file(Path::new(&via)) {
+                Ok(f) => f,
+                Err(_) => writer.snapshot_file(Path::new(&m.name))?,
+            };
+            RegionSource::File {
+                file,
+                offset: m.offset,
+                path: m.name.clone(),
+            }
+        } else {
+            let start = data.len();
+            data.resize(start + (m.end - m.start) as usize, 0);
+            mem.read_into(task, m.start, &mut data[start..])?;
+            RegionSource::Data
+        };
+        regions.push(Region {
+            start: m.start,
+            end: m.end,
+            prot: m.prot(),
+            shared: m.shared,
+            stack: m.name == "[stack]",
+            source,
+        });
+    }
+    Ok(regions)
+}

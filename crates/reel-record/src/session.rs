@@ -1,0 +1,590 @@
+//! The recorder's event loop. It waits on all tasks at once, so that process
+//! trees and threads extend it rather than replace it.
+
+use crate::exec::{hide_vdso, snapshot_regions};
+use crate::{RecordError, Result};
+use reel_sys::spawn::{spawn, ChildPlan};
+use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
+use reel_syscalls::{Emit, Policy, Special, SyscallSpec, TraceeMemory};
+use reel_trace::{
+    CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, MappedFile, MemWrite,
+    SignalDelivery, SignalEvent, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
+};
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::path::PathBuf;
+
+/// What to record.
+pub struct RecordOptions {
+    /// Resolved path of the program.
+    pub program: PathBuf,
+    /// argv (argv[0] as the user typed it).
+    pub argv: Vec<String>,
+    /// Environment ("K=V").
+    pub env: Vec<String>,
+    /// Store a memory checksum at every event.
+    pub checksum: bool,
+    /// Bind the tracees to this CPU (see `Header::cpu_binding`).
+    pub cpu: Option<u32>,
+}
+
+/// How the recording ended.
+pub struct RecordOutcome {
+    /// How the initial process ended.
+    pub exit: ExitKind,
+    /// Number of events written.
+    pub events: u64,
+}
+
+/// A syscall a task is in the middle of (between its entry and exit stops).
+struct InSyscall {
+    nr: u64,
+    args: [u64; 6],
+    site: SyscallSite,
+    spec: Option<&'static SyscallSpec>,
+    /// For execve: the exec event was already written at PTRACE_EVENT_EXEC.
+    exec_done: bool,
+    /// For execve: the path and argv, read at entry.
+    exec_args: Option<(String, Vec<String>)>,
+}
+
+struct Task {
+    /// Thread-group id (the process).
+    pid: Tid,
+    syscall: Option<InSyscall>,
+}
+
+/// Tracee memory as the syscall table's output functions see it.
+struct TaskMemory<'a> {
+    task: &'a Stopped,
+    mem: &'a Memory,
+}
+
+impl TraceeMemory for TaskMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.mem.read(self.task, addr, len).ok()
+    }
+}
+
+struct Recorder {
+    writer: TraceWriter,
+    tasks: TaskSet,
+    task_info: HashMap<Tid, Task>,
+    memories: HashMap<Tid, Memory>,
+    stdout_id: Option<(u64, u64)>,
+    stderr_id: Option<(u64, u64)>,
+    checksum: bool,
+    warned: HashSet<u64>,
+    root_pid: Tid,
+    root_exit: Option<ExitKind>,
+    events: u64,
+}
+
+/// Records `opts.program` into the trace written by `writer` (whose header
+/// the caller built). Returns when every task has exited.
+pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome> {
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| RecordError::Start {
+            program: opts.program.display().to_string(),
+            what: "an argument or variable contains a NUL byte".into(),
+        })
+    };
+    let plan = ChildPlan::Record {
+        path: cstr(&opts.program.to_string_lossy())?,
+        argv: opts.argv.iter().map(|a| cstr(a)).collect::<Result<_>>()?,
+        envp: opts.env.iter().map(|a| cstr(a)).collect::<Result<_>>()?,
+    };
+    let mut tasks = TaskSet::new();
+    let first = spawn(&plan, opts.cpu, &mut tasks)?;
+    // The terminal's Ctrl-C reaches the program directly (same process
+    // group); reel must not die of it, nor forward it a second time.
+    // SAFETY: setting a signal disposition to SIG_IGN.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+    }
+    let root = first.tid();
+    let mut rec = Recorder {
+        writer,
+        tasks,
+        task_info: HashMap::new(),
+        memories: HashMap::new(),
+        stdout_id: proc::own_fd_identity(1),
+        stderr_id: proc::own_fd_identity(2),
+        checksum: opts.checksum,
+        warned: HashSet::new(),
+        root_pid: root,
+        root_exit: None,
+        events: 0,
+    };
+    rec.task_info.insert(
+        root,
+        Task {
+            pid: root,
+            syscall: None,
+        },
+    );
+    rec.memories.insert(root, Memory::open(&first)?);
+    rec.on_stop(first)?;
+    let run = rec.run();
+    let exit = rec.root_exit.unwrap_or(ExitKind::Signaled(libc::SIGKILL));
+    let summary = Summary {
+        exit: rec.root_exit,
+        events: rec.events,
+        end_time_ms: now_ms(),
+    };
+    match run {
+        Ok(()) => {
+            rec.writer.finish(&summary)?;
+            Ok(RecordOutcome {
+                exit,
+                events: summary.events,
+            })
+        }
+        // Dropping the writer flushes what was recorded: the trace stays
+        // replayable up to the failure.
+        Err(e) => Err(e),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Recorder {
+    fn run(&mut self) -> Result<()> {
+        while !self.task_info.is_empty() {
+            match self.tasks.wait(None)? {
+                Waited::Stopped(st) => self.on_stop(st)?,
+                Waited::Exited(tid, code) => self.on_gone(tid, ExitKind::Exited(code))?,
+                Waited::Signaled(tid, sig) => self.on_gone(tid, ExitKind::Signaled(sig))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, event: &Event, data: &[u8]) -> Result<u64> {
+        self.events += 1;
+        Ok(self.writer.append(event, data)?)
+    }
+
+    fn resume(&mut self, st: Stopped, how: Resume, sig: Option<i32>) -> Result<()> {
+        let r = st.resume(how, sig)?;
+        self.tasks.insert(r);
+        Ok(())
+    }
+
+    fn mem(&self, tid: Tid) -> Result<&Memory> {
+        let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+        self.memories
+            .get(&pid)
+            .ok_or_else(|| RecordError::Unsupported {
+                tid,
+                what: "no memory handle for its process".into(),
+            })
+    }
+
+    fn on_gone(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
+        if let Some(t) = self.task_info.remove(&tid) {
+            self.memories.remove(&t.pid);
+            if tid == self.root_pid {
+                self.root_exit = Some(kind);
+            }
+            self.append(&Event::Exit { tid, kind }, &[])?;
+            // A process exit is a natural point to make the trace durable.
+            self.writer.flush()?;
+        }
+        Ok(())
+    }
+
+    fn on_stop(&mut self, st: Stopped) -> Result<()> {
+        match st.reason() {
+            StopReason::Seccomp => self.on_syscall_entry(st),
+            StopReason::Syscall => self.on_syscall_exit(st),
+            StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
+            StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
+            StopReason::GroupStop(_) => self.resume(st, Resume::Cont, None),
+            StopReason::NewTask { child } => Err(RecordError::Unsupported {
+                tid: st.tid(),
+                what: format!("created task {child}; process trees are not supported yet"),
+            }),
+            StopReason::Signal(sig) => self.on_signal(st, sig),
+        }
+    }
+
+    fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
+        let tid = st.tid();
+        let mut regs = st.regs()?;
+        let nr = regs.syscall_nr();
+        let args = regs.args();
+        let site = SyscallSite {
+            rip: regs.ip(),
+            rsp: regs.sp(),
+        };
+        let spec = reel_syscalls::spec(nr);
+        let policy = spec.map(|s| reel_syscalls::policy_for(s, &args));
+        let refuse = match policy {
+            Some(Policy::Refuse { errno }) => Some(errno),
+            Some(Policy::Unsupported) | None => {
+                if self.warned.insert(nr) {
+                    eprintln!(
+                        "reel: warning: syscall {} is not supported yet; the program gets ENOSYS",
+                        reel_syscalls::name(nr)
+                    );
+                }
+                Some(libc::ENOSYS)
+            }
+            _ => None,
+        };
+        if let Some(errno) = refuse {
+            // Skip the call: the kernel leaves the result we put in rax.
+            regs.set_syscall_nr(u64::MAX);
+            regs.set_result(-(errno as i64));
+            st.set_regs(&regs)?;
+            let ev = SyscallEvent {
+                tid,
+                nr,
+                args,
+                result: -(errno as i64),
+                site: Some(site),
+                writes: Vec::new(),
+                echo: None,
+                mapped_file: None,
+                checksum: None,
+            };
+            self.append(&Event::Syscall(ev), &[])?;
+            return self.resume(st, Resume::Cont, None);
+        }
+        let special = match policy {
+            Some(Policy::Special(sp)) => Some(sp),
+            _ => None,
+        };
+        let exec_args = if special == Some(Special::Execve) {
+            Some(self.read_exec_args(&st, nr, &args)?)
+        } else {
+            None
+        };
+        if matches!(special, Some(Special::Exit) | Some(Special::ExitGroup)) {
+            // These never return: the event is written now, so replay knows
+            // to run them; the Exit event follows when the task is gone.
+            let ev = SyscallEvent {
+                tid,
+                nr,
+                args,
+                result: 0,
+                site: Some(site),
+                writes: Vec::new(),
+                echo: None,
+                mapped_file: None,
+                checksum: None,
+            };
+            self.append(&Event::Syscall(ev), &[])?;
+            return self.resume(st, Resume::Cont, None);
+        }
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.syscall = Some(InSyscall {
+                nr,
+                args,
+                site,
+                spec,
+                exec_done: false,
+                exec_args,
+            });
+        }
+        self.resume(st, Resume::Syscall, None)
+    }
+
+    fn read_exec_args(
+        &self,
+        st: &Stopped,
+        nr: u64,
+        args: &[u64; 6],
+    ) -> Result<(String, Vec<String>)> {
+        let mem = self.mem(st.tid())?;
+        // execveat takes (dirfd, path, argv, ...); execve (path, argv, ...).
+        let (path_at, argv_at) = if nr == libc::SYS_execveat as u64 {
+            (args[1], args[2])
+        } else {
+            (args[0], args[1])
+        };
+        let path = mem.read_cstr(st, path_at, 4096).unwrap_or_default();
+        let mut argv = Vec::new();
+        if argv_at != 0 {
+            for i in 0..4096u64 {
+                let p = match mem.read_u64(st, argv_at + i * 8) {
+                    Ok(p) => p,
+                    Err(_) => break,
+                };
+                if p == 0 {
+                    break;
+                }
+                argv.push(mem.read_cstr(st, p, 1 << 16).unwrap_or_default());
+            }
+        }
+        Ok((path, argv))
+    }
+
+    fn on_exec(&mut self, mut st: Stopped, former_tid: i32) -> Result<()> {
+        let tid = st.tid();
+        let pid = tid;
+        // The old address space is gone: reopen the memory handle.
+        let mem = Memory::open(&st)?;
+        hide_vdso(&mut st, &mem)?;
+        let mut data = Vec::new();
+        let regions = snapshot_regions(&st, &mem, &mut self.writer, &mut data)?;
+        let mut regs = st.regs()?;
+        // execve returns 0 in the new program.
+        regs.set_result(0);
+        let fpregs = st.xstate()?;
+        let brk = proc::start_brk(pid)?;
+        let pending = self
+            .task_info
+            .get_mut(&former_tid)
+            .and_then(|t| t.syscall.as_mut());
+        let (path, argv, site) = match pending {
+            Some(sc) => {
+                sc.exec_done = true;
+                let (p, a) = sc.exec_args.clone().unwrap_or_default();
+                (p, a, Some(sc.site))
+            }
+            None => (String::new(), Vec::new(), None),
+        };
+        if former_tid != tid {
+            if let Some(t) = self.task_info.remove(&former_tid) {
+                self.task_info.insert(tid, t);
+            }
+        }
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.pid = pid;
+        }
+        self.memories.insert(pid, mem);
+        let ev = ExecEvent {
+            tid,
+            old_tid: former_tid,
+            path,
+            argv,
+            regions,
+            regs: regs.to_vec(),
+            fpregs,
+            brk,
+            site,
+        };
+        self.append(&Event::Exec(ev), &data)?;
+        self.resume(st, Resume::Syscall, None)
+    }
+
+    fn on_syscall_exit(&mut self, st: Stopped) -> Result<()> {
+        let tid = st.tid();
+        let sc = match self.task_info.get_mut(&tid).and_then(|t| t.syscall.take()) {
+            Some(sc) => sc,
+            // A syscall-exit stop we did not ask for; just go on.
+            None => return self.resume(st, Resume::Cont, None),
+        };
+        if sc.exec_done {
+            return self.resume(st, Resume::Cont, None);
+        }
+        let result = st.regs()?.result();
+        let mut writes = Vec::new();
+        let mut data = Vec::new();
+        let mut echo = None;
+        let mut mapped_file = None;
+        if let Some(spec) = sc.spec {
+            let mem = self.mem(tid)?;
+            let view = TaskMemory { task: &st, mem };
+            for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view) {
+                let start = data.len();
+                data.resize(start + len as usize, 0);
+                if mem.read_into(&st, addr, &mut data[start..]).is_err() {
+                    // The kernel wrote there, so it is mapped; a failure means
+                    // our description of the call is wrong: keep what we can.
+                    data.truncate(start);
+                    continue;
+                }
+                writes.push(MemWrite { addr, len });
+            }
+            if result > 0 {
+                if let Some(emit) = spec.emit {
+                    let fd = match emit {
+                        Emit::Buf { fd, .. } | Emit::Iov { fd, .. } => sc.args[fd] as i32,
+                    };
+                    echo = self.echo_target(tid, fd);
+                }
+            }
+            if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
+                mapped_file = self.snapshot_mapping(tid, &sc.args)?;
+            }
+        }
+        let checksum = if self.checksum {
+            Some(digest::writable_memory(&st, self.mem(tid)?)?)
+        } else {
+            None
+        };
+        let ev = SyscallEvent {
+            tid,
+            nr: sc.nr,
+            args: sc.args,
+            result,
+            site: Some(sc.site),
+            writes,
+            echo,
+            mapped_file,
+            checksum,
+        };
+        self.append(&Event::Syscall(ev), &data)?;
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// Whether fd of task `tid` is the same open file as reel's stdout/stderr.
+    fn echo_target(&self, tid: Tid, fd: i32) -> Option<Echo> {
+        let id = proc::fd_identity(tid, fd)?;
+        let out = self.stdout_id == Some(id);
+        let err = self.stderr_id == Some(id);
+        match (out, err) {
+            // Both are the same file (a terminal): follow the descriptor number.
+            (true, true) => Some(if fd == 2 { Echo::Stderr } else { Echo::Stdout }),
+            (true, false) => Some(Echo::Stdout),
+            (false, true) => Some(Echo::Stderr),
+            (false, false) => None,
+        }
+    }
+
+    /// For an mmap of a regular file, a snapshot of the file.
+    fn snapshot_mapping(&mut self, tid: Tid, args: &[u64; 6]) -> Result<Option<MappedFile>> {
+        let flags = args[3] as i32;
+        if flags & libc::MAP_ANONYMOUS != 0 {
+            return Ok(None);
+        }
+        let fd = args[4] as i32;
+        let link = format!("/proc/{tid}/fd/{fd}");
+        let meta = match std::fs::metadata(&link) {
+            Ok(m) => m,
+            Err(_) => return Ok(None),
+        };
+        let path = proc::fd_path(tid, fd);
+        if !meta.is_file() {
+            if path != "/dev/zero" && self.warned.insert(u64::MAX) {
+                eprintln!("reel: warning: mapping of {path} (not a regular file) is replayed as zero-filled memory");
+            }
+            return Ok(None);
+        }
+        let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
+        Ok(Some(MappedFile { file, path }))
+    }
+
+    fn on_signal(&mut self, mut st: Stopped, sig: i32) -> Result<()> {
+        let tid = st.tid();
+        if sig == libc::SIGSEGV {
+            if let Some(kind) = self.tsc_instruction(&st)? {
+                let mut regs = st.regs()?;
+                let value = cpu::rdtsc();
+                let (aux, len) = match kind {
+                    TscKind::Rdtsc => (0, 2),
+                    TscKind::Rdtscp => (cpu::tsc_aux(), 3),
+                };
+                let rip = regs.ip();
+                regs.set_tsc(value, (kind == TscKind::Rdtscp).then_some(aux));
+                regs.set_ip(rip + len);
+                st.set_regs(&regs)?;
+                self.append(
+                    &Event::Tsc {
+                        tid,
+                        kind,
+                        value,
+                        aux,
+                        rip,
+                    },
+                    &[],
+                )?;
+                return self.resume(st, Resume::Cont, None);
+            }
+        }
+        let code = st.siginfo()?.si_code;
+        let raw = st.siginfo_bytes()?;
+        let delivery = if code > 0
+            && matches!(
+                sig,
+                libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
+            ) {
+            SignalDelivery::Synchronous
+        } else {
+            SignalDelivery::DeterministicPoint
+        };
+        let rip = st.regs()?.ip();
+        let ev = SignalEvent {
+            tid,
+            signo: sig,
+            code,
+            siginfo: raw,
+            delivery,
+            rip,
+        };
+        self.append(&Event::Signal(ev), &[])?;
+        self.resume(st, Resume::Cont, Some(sig))
+    }
+
+    /// Whether the faulting instruction is RDTSC or RDTSCP (trapped by PR_SET_TSC).
+    fn tsc_instruction(&self, st: &Stopped) -> Result<Option<TscKind>> {
+        let rip = st.regs()?.ip();
+        let code = self.mem(st.tid())?.read_partial(st, rip, 3);
+        Ok(match code.as_slice() {
+            [0x0f, 0x31, ..] => Some(TscKind::Rdtsc),
+            [0x0f, 0x01, 0xf9] => Some(TscKind::Rdtscp),
+            _ => None,
+        })
+    }
+}
+
+/// Builds the trace header for a recording of `argv` with `env`.
+pub fn header(
+    argv: &[String],
+    env: &[String],
+    checksums: bool,
+    cpu_binding: Option<u32>,
+) -> Header {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    Header {
+        format_major: reel_trace::FORMAT_MAJOR,
+        format_minor: reel_trace::FORMAT_MINOR,
+        reel_version: env!("CARGO_PKG_VERSION").to_string(),
+        argv: argv.to_vec(),
+        env: env.to_vec(),
+        cwd: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        start_time_ms: now_ms(),
+        hostname: read("/proc/sys/kernel/hostname"),
+        kernel: read("/proc/sys/kernel/osrelease"),
+        cpu: cpu_identity(),
+        checksums,
+        cpu_binding,
+    }
+}
+
+/// The CPU identity of this machine, as stored in trace headers.
+pub fn cpu_identity() -> CpuIdentity {
+    CpuIdentity {
+        vendor: cpu::vendor(),
+        brand: cpu::brand(),
+        leaves: cpu::all_leaves()
+            .into_iter()
+            .map(|l| CpuidLeaf {
+                leaf: l.leaf,
+                subleaf: l.subleaf,
+                eax: l.regs[0],
+                ebx: l.regs[1],
+                ecx: l.regs[2],
+                edx: l.regs[3],
+            })
+            .collect(),
+        xcr0: cpu::xcr0(),
+        cpuid_faulting: cpu::cpuid_faulting(),
+    }
+}

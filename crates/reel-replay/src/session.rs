@@ -1,0 +1,714 @@
+//! The replayer's event loop: events are taken from the trace in their
+//! global order and each is matched to what the replayed task does next.
+
+use crate::image::{restore, FileMapping, Injector};
+use crate::{ReplayError, Result};
+use reel_sys::spawn::{spawn, ChildPlan};
+use reel_sys::{digest, Memory, Resume, StopReason, Stopped, TaskSet, Waited, PAGE_SIZE};
+use reel_syscalls::{Emit, Policy, Special};
+use reel_trace::{
+    Echo, Event, ExecEvent, ExitKind, Record, SignalDelivery, SignalEvent, SyscallEvent, Tid,
+    TraceReader, TscKind,
+};
+use std::collections::HashMap;
+use std::io::Write;
+
+/// How to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Reproduce the program's writes to reel's stdout/stderr (autopilot).
+    pub echo: bool,
+}
+
+/// How a replay ended.
+#[derive(Debug)]
+pub struct ReplayOutcome {
+    /// How the initial process ended (None when the trace ends before it did).
+    pub exit: Option<ExitKind>,
+    /// Number of events replayed.
+    pub events: u64,
+    /// Whether the trace was complete (the recording finished properly).
+    pub complete: bool,
+}
+
+/// A replayed task.
+struct Task {
+    /// The replay's real tid.
+    real: i32,
+    /// The task, when stopped and in our hands.
+    stopped: Option<Stopped>,
+    /// The stop has not been matched to an event yet.
+    fresh: bool,
+    /// Signal to deliver when resuming.
+    pending_signal: Option<i32>,
+    /// Its process's recorded pid (key of `memories` and `brks`).
+    pid: Tid,
+    /// The task is executing exit/exit_group or dying of a signal.
+    exiting: bool,
+    /// It is gone, with this status.
+    gone: Option<ExitKind>,
+}
+
+/// What a task did when resumed.
+enum Next {
+    Stop(Stopped),
+    Gone(ExitKind),
+}
+
+struct Replayer {
+    reader: TraceReader,
+    tasks: TaskSet,
+    by_tid: HashMap<Tid, Task>,
+    memories: HashMap<Tid, Memory>,
+    brks: HashMap<Tid, u64>,
+    opts: ReplayOptions,
+    root: Option<Tid>,
+    root_exit: Option<ExitKind>,
+    event: u64,
+}
+
+/// Replays the trace read by `reader`.
+pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome> {
+    let mut r = Replayer {
+        reader,
+        tasks: TaskSet::new(),
+        by_tid: HashMap::new(),
+        memories: HashMap::new(),
+        brks: HashMap::new(),
+        opts,
+        root: None,
+        root_exit: None,
+        event: 0,
+    };
+    let result = r.run();
+    // Whatever happened, no replayed task outlives the replay.
+    r.kill_all();
+    result?;
+    let complete = r.reader.is_complete();
+    Ok(ReplayOutcome {
+        exit: r.root_exit,
+        events: r.event,
+        complete,
+    })
+}
+
+fn page_up(v: u64) -> u64 {
+    (v + PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
+}
+
+fn describe_call(nr: u64, args: &[u64; 6]) -> String {
+    match reel_syscalls::spec(nr) {
+        Some(s) => format!("{}({})", s.name, reel_syscalls::format_args(s, args)),
+        None => format!("syscall_{nr}({args:#x?})"),
+    }
+}
+
+impl Replayer {
+    fn run(&mut self) -> Result<()> {
+        while let Some(rec) = self.reader.next()? {
+            self.event = rec.number;
+            self.on_event(rec)?;
+        }
+        Ok(())
+    }
+
+    fn kill_all(&mut self) {
+        for (_, t) in self.by_tid.drain() {
+            if t.gone.is_none() {
+                let _ = reel_sys::send_signal(t.real, libc::SIGKILL);
+            }
+        }
+        // Collect the dead so they do not linger as zombies.
+        while !self.tasks.is_empty() {
+            if self.tasks.wait(None).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn diverged(
+        &self,
+        tid: Tid,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> ReplayError {
+        ReplayError::Divergence {
+            event: self.event,
+            tid,
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+
+    fn task(&mut self, tid: Tid) -> Result<&mut Task> {
+        let event = self.event;
+        self.by_tid.get_mut(&tid).ok_or(ReplayError::Unsupported {
+            event,
+            what: format!("event for task {tid}, which does not exist in the replay"),
+        })
+    }
+
+    fn mem(&self, tid: Tid) -> Result<&Memory> {
+        let pid = self.by_tid.get(&tid).map_or(tid, |t| t.pid);
+        self.memories.get(&pid).ok_or(ReplayError::Unsupported {
+            event: self.event,
+            what: format!("no address space for task {tid}"),
+        })
+    }
+
+    /// Runs the task to its next stop, unless it already sits at one that no
+    /// event has consumed.
+    fn advance(&mut self, tid: Tid) -> Result<Next> {
+        let t = self.task(tid)?;
+        if let Some(kind) = t.gone {
+            return Ok(Next::Gone(kind));
+        }
+        let st = t.stopped.take().ok_or(ReplayError::Unsupported {
+            event: 0,
+            what: format!("task {tid} is not stopped"),
+        })?;
+        if t.fresh {
+            t.fresh = false;
+            return Ok(Next::Stop(st));
+        }
+        let sig = t.pending_signal.take();
+        let real = t.real;
+        let how = if t.exiting {
+            Resume::Cont
+        } else {
+            Resume::Sysemu
+        };
+        self.tasks.insert(st.resume(how, sig)?);
+        loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(st) => match st.reason() {
+                    StopReason::Syscall | StopReason::Signal(_) => return Ok(Next::Stop(st)),
+                    // On the way out, or a job-control stop: keep going.
+                    StopReason::ExitEvent { .. } => {
+                        self.tasks.insert(st.resume(Resume::Cont, None)?)
+                    }
+                    _ => self.tasks.insert(st.resume(how, None)?),
+                },
+                Waited::Exited(_, code) => return Ok(self.mark_gone(tid, ExitKind::Exited(code))),
+                Waited::Signaled(_, sig) => return Ok(self.mark_gone(tid, ExitKind::Signaled(sig))),
+            }
+        }
+    }
+
+    fn mark_gone(&mut self, tid: Tid, kind: ExitKind) -> Next {
+        if let Some(t) = self.by_tid.get_mut(&tid) {
+            t.gone = Some(kind);
+        }
+        Next::Gone(kind)
+    }
+
+    /// Gives a stopped task back after its event was handled.
+    fn park(&mut self, tid: Tid, st: Stopped) -> Result<()> {
+        let t = self.task(tid)?;
+        t.stopped = Some(st);
+        t.fresh = false;
+        Ok(())
+    }
+
+    /// The next stop of `tid`, which must be a syscall stop for `ev`.
+    fn expect_syscall(&mut self, tid: Tid, expected: &str) -> Result<Stopped> {
+        match self.advance(tid)? {
+            Next::Stop(st) if st.reason() == StopReason::Syscall => Ok(st),
+            Next::Stop(st) => {
+                let ip = st.regs().map(|r| r.ip()).unwrap_or(0);
+                let what = format!("the program stopped with {:?} at {ip:#x}", st.reason());
+                self.park(tid, st)?;
+                Err(self.diverged(tid, expected, what))
+            }
+            Next::Gone(kind) => {
+                Err(self.diverged(tid, expected, format!("the task ended ({kind:?})")))
+            }
+        }
+    }
+
+    fn on_event(&mut self, rec: Record) -> Result<()> {
+        match rec.event {
+            Event::Exec(ev) => self.on_exec(&ev, &rec.data),
+            Event::Syscall(ev) => self.on_syscall(&ev, &rec.data),
+            Event::Tsc {
+                tid,
+                kind,
+                value,
+                aux,
+                rip,
+            } => self.on_tsc(tid, kind, value, aux, rip),
+            Event::Signal(ev) => self.on_signal(&ev),
+            Event::Exit { tid, kind } => self.on_exit(tid, kind),
+        }
+    }
+
+    fn on_exec(&mut self, ev: &ExecEvent, data: &[u8]) -> Result<()> {
+        let st = if self.by_tid.is_empty() {
+            // The first program: a fresh child whose own execve is intercepted.
+            let cpu = self
+                .reader
+                .header()
+                .cpu_binding
+                .filter(|c| reel_sys::cpu::cpu_allowed(*c));
+            let st = spawn(&ChildPlan::Replay, cpu, &mut self.tasks)?;
+            self.root = Some(ev.tid);
+            let mem = Memory::open(&st)?;
+            self.memories.insert(ev.tid, mem);
+            self.by_tid.insert(
+                ev.old_tid,
+                Task {
+                    real: st.tid(),
+                    stopped: None,
+                    fresh: false,
+                    pending_signal: None,
+                    pid: ev.tid,
+                    exiting: false,
+                    gone: None,
+                },
+            );
+            st
+        } else {
+            let st = self.expect_syscall(ev.old_tid, &format!("execve of {}", ev.path))?;
+            let regs = st.regs()?;
+            let nr = regs.syscall_nr();
+            if nr != libc::SYS_execve as u64 && nr != libc::SYS_execveat as u64 {
+                let actual = format!("the program made {}", describe_call(nr, &regs.args()));
+                self.park(ev.old_tid, st)?;
+                return Err(self.diverged(ev.old_tid, format!("execve of {}", ev.path), actual));
+            }
+            st
+        };
+        if ev.old_tid != ev.tid {
+            if let Some(t) = self.by_tid.remove(&ev.old_tid) {
+                self.by_tid.insert(ev.tid, t);
+            }
+        }
+        let pid = ev.tid;
+        let mem = self
+            .memories
+            .remove(&pid)
+            .map_or_else(|| Memory::open(&st), Ok)?;
+        let st = restore(st, &mut self.tasks, &mem, &self.reader, ev, data)?;
+        self.memories.insert(pid, mem);
+        self.brks.insert(pid, ev.brk);
+        self.park(ev.tid, st)
+    }
+
+    fn on_syscall(&mut self, ev: &SyscallEvent, data: &[u8]) -> Result<()> {
+        let tid = ev.tid;
+        let expected = describe_call(ev.nr, &ev.args);
+        let mut st = self.expect_syscall(tid, &expected)?;
+        let mut regs = st.regs()?;
+        let (nr, args) = (regs.syscall_nr(), regs.args());
+        if nr != ev.nr || args != ev.args {
+            self.park(tid, st)?;
+            return Err(self.diverged(
+                tid,
+                expected,
+                format!("the program made {}", describe_call(nr, &args)),
+            ));
+        }
+        if let Some(site) = ev.site {
+            if site.rip != regs.ip() || site.rsp != regs.sp() {
+                let actual = format!("it was made at rip={:#x} rsp={:#x}", regs.ip(), regs.sp());
+                self.park(tid, st)?;
+                return Err(self.diverged(
+                    tid,
+                    format!("{expected} at rip={:#x} rsp={:#x}", site.rip, site.rsp),
+                    actual,
+                ));
+            }
+        }
+        let policy = reel_syscalls::spec(nr).map(|s| reel_syscalls::policy_for(s, &args));
+        match policy {
+            Some(Policy::Execute { check_result }) => {
+                let (st2, result) = self.execute_in_place(tid, st)?;
+                st = st2;
+                if check_result && result != ev.result {
+                    self.park(tid, st)?;
+                    return Err(self.diverged(
+                        tid,
+                        format!("{expected} = {}", ev.result),
+                        format!("it returned {result}"),
+                    ));
+                }
+                regs = st.regs()?;
+                if nr == libc::SYS_rt_sigreturn as u64 {
+                    // Its "result" is the restored rax: nothing to set.
+                    self.apply_writes(&mut st, tid, ev, data)?;
+                    return self.finish_syscall(tid, st, ev);
+                }
+            }
+            Some(Policy::Special(Special::Mremap)) => {
+                let moved = ev.result >= 0 && ev.result as u64 != args[0];
+                if moved {
+                    // Where the kernel moved it then, not where it would now.
+                    let mut forced = regs;
+                    let mut a = args;
+                    a[3] |= (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
+                    a[4] = ev.result as u64;
+                    forced.set_args(a);
+                    st.set_regs(&forced)?;
+                }
+                let (st2, result) = self.execute_in_place(tid, st)?;
+                st = st2;
+                if result != ev.result {
+                    self.park(tid, st)?;
+                    return Err(self.diverged(
+                        tid,
+                        format!("{expected} = {:#x}", ev.result),
+                        format!("it returned {result:#x}"),
+                    ));
+                }
+                regs = st.regs()?;
+                if moved {
+                    // The program sees the arguments it passed.
+                    regs.set_args(args);
+                }
+            }
+            Some(Policy::Special(Special::Mmap)) if ev.result >= 0 => {
+                st = self.replay_mmap(tid, st, ev)?;
+            }
+            Some(Policy::Special(Special::Brk)) => {
+                st = self.replay_brk(tid, st, ev)?;
+            }
+            Some(Policy::Special(Special::Exit)) | Some(Policy::Special(Special::ExitGroup)) => {
+                let t = self.task(tid)?;
+                t.exiting = true;
+                // Run the call for real from where the program made it.
+                regs.set_ip(regs.ip() - 2);
+                regs.set_result(nr as i64);
+                regs.set_syscall_nr(u64::MAX);
+                st.set_regs(&regs)?;
+                return self.park(tid, st);
+            }
+            _ => {}
+        }
+        regs.set_result(ev.result);
+        st.set_regs(&regs)?;
+        self.apply_writes(&mut st, tid, ev, data)?;
+        self.echo(&st, tid, ev)?;
+        self.finish_syscall(tid, st, ev)
+    }
+
+    fn finish_syscall(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<()> {
+        if let Some(expected) = ev.checksum {
+            let actual = digest::writable_memory(&st, self.mem(tid)?)?;
+            if actual != expected {
+                self.park(tid, st)?;
+                return Err(self.diverged(
+                    tid,
+                    format!("memory checksum {expected:#018x}"),
+                    format!("the replayed memory has checksum {actual:#018x}"),
+                ));
+            }
+        }
+        self.park(tid, st)
+    }
+
+    fn apply_writes(
+        &mut self,
+        st: &mut Stopped,
+        tid: Tid,
+        ev: &SyscallEvent,
+        data: &[u8],
+    ) -> Result<()> {
+        let mem = self.mem(tid)?;
+        let mut off = 0usize;
+        for w in &ev.writes {
+            let end = off + w.len as usize;
+            let bytes = data.get(off..end).ok_or(ReplayError::Unsupported {
+                event: self.event,
+                what: "event has less data than its memory writes".into(),
+            })?;
+            mem.write(st, w.addr, bytes)?;
+            off = end;
+        }
+        Ok(())
+    }
+
+    /// Reproduces the program's write to reel's stdout/stderr, with the bytes
+    /// taken from the replayed program's own memory.
+    fn echo(&self, st: &Stopped, tid: Tid, ev: &SyscallEvent) -> Result<()> {
+        let (Some(target), true) = (ev.echo, self.opts.echo && ev.result > 0) else {
+            return Ok(());
+        };
+        let Some(emit) = reel_syscalls::spec(ev.nr).and_then(|s| s.emit) else {
+            return Ok(());
+        };
+        let mem = self.mem(tid)?;
+        let total = ev.result as usize;
+        let bytes = match emit {
+            Emit::Buf { buf, .. } => mem.read(st, ev.args[buf], total)?,
+            Emit::Iov { iov, cnt, .. } => {
+                let mut out = Vec::with_capacity(total);
+                for i in 0..ev.args[cnt].min(1024) {
+                    if out.len() >= total {
+                        break;
+                    }
+                    let base = mem.read_u64(st, ev.args[iov] + i * 16)?;
+                    let len = mem.read_u64(st, ev.args[iov] + i * 16 + 8)? as usize;
+                    let take = len.min(total - out.len());
+                    out.extend_from_slice(&mem.read(st, base, take)?);
+                }
+                out
+            }
+        };
+        let res = match target {
+            Echo::Stdout => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(&bytes).and_then(|_| o.flush())
+            }
+            Echo::Stderr => {
+                let mut o = std::io::stderr().lock();
+                o.write_all(&bytes).and_then(|_| o.flush())
+            }
+        };
+        res.map_err(ReplayError::Output)
+    }
+
+    /// Runs the syscall the task is stopped at (a PTRACE_SYSEMU entry stop)
+    /// for real: back up over the `syscall` instruction and let it run under
+    /// PTRACE_SYSCALL. Returns the task at the syscall-exit stop, and the result.
+    ///
+    /// Resuming a SYSEMU entry stop with PTRACE_SYSCALL first reports the exit
+    /// of the skipped call, then the entry and exit of the re-executed one.
+    fn execute_in_place(&mut self, tid: Tid, mut st: Stopped) -> Result<(Stopped, i64)> {
+        let mut regs = st.regs()?;
+        let nr = regs.syscall_nr();
+        regs.set_ip(regs.ip() - 2);
+        regs.set_result(nr as i64);
+        regs.set_syscall_nr(u64::MAX);
+        st.set_regs(&regs)?;
+        let real = st.tid();
+        let name = reel_syscalls::name(nr);
+        for step in 0..3 {
+            self.tasks.insert(st.resume(Resume::Syscall, None)?);
+            st = match self.tasks.wait(Some(real))? {
+                Waited::Stopped(s) if s.reason() == StopReason::Syscall => s,
+                Waited::Stopped(s) => {
+                    let what = format!("stopped with {:?} while running {name}", s.reason());
+                    self.park(tid, s)?;
+                    return Err(self.diverged(tid, format!("{name} to complete"), what));
+                }
+                Waited::Exited(_, c) => {
+                    self.mark_gone(tid, ExitKind::Exited(c));
+                    return Err(self.diverged(tid, name, format!("the task exited with {c}")));
+                }
+                Waited::Signaled(_, s) => {
+                    self.mark_gone(tid, ExitKind::Signaled(s));
+                    return Err(self.diverged(
+                        tid,
+                        name,
+                        format!("the task was killed by signal {s}"),
+                    ));
+                }
+            };
+            if step == 1 && st.regs()?.syscall_nr() != nr {
+                let got = st.regs()?.syscall_nr();
+                self.park(tid, st)?;
+                return Err(self.diverged(
+                    tid,
+                    format!("{name} to be re-issued"),
+                    format!("syscall {got} was"),
+                ));
+            }
+        }
+        let result = st.regs()?.result();
+        Ok((st, result))
+    }
+
+    fn replay_mmap(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {
+        let [_, len, prot, flags, _, offset] = ev.args;
+        let addr = ev.result as u64;
+        let mem_pid = self.by_tid.get(&tid).map_or(tid, |t| t.pid);
+        let mem = self
+            .memories
+            .remove(&mem_pid)
+            .ok_or(ReplayError::Unsupported {
+                event: self.event,
+                what: format!("no address space for task {tid}"),
+            })?;
+        let keep = (flags as i32) & (libc::MAP_NORESERVE | libc::MAP_GROWSDOWN | libc::MAP_STACK);
+        let mut inj = Injector {
+            tasks: &mut self.tasks,
+        };
+        let res = match &ev.mapped_file {
+            Some(mf) => {
+                let path = self.reader.file_path(&mf.file);
+                let m = FileMapping {
+                    path: &path,
+                    start: addr,
+                    len,
+                    prot: prot as u32,
+                    offset,
+                    extra_flags: keep,
+                };
+                inj.map_file(st, &mem, &m)
+            }
+            None => {
+                let shared = (flags as i32) & libc::MAP_SHARED != 0
+                    && (flags as i32) & libc::MAP_ANONYMOUS != 0;
+                inj.map_anon(st, addr, len, prot as u32, shared)
+            }
+        };
+        self.memories.insert(mem_pid, mem);
+        res
+    }
+
+    fn replay_brk(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {
+        let pid = self.by_tid.get(&tid).map_or(tid, |t| t.pid);
+        let old = self.brks.get(&pid).copied().unwrap_or(0);
+        let new = ev.result as u64;
+        let (lo, hi) = (page_up(old), page_up(new));
+        let mut inj = Injector {
+            tasks: &mut self.tasks,
+        };
+        let st = if hi > lo && old != 0 {
+            inj.map_anon(
+                st,
+                lo,
+                hi - lo,
+                (libc::PROT_READ | libc::PROT_WRITE) as u32,
+                false,
+            )?
+        } else if hi < lo {
+            inj.call(
+                st,
+                libc::SYS_munmap,
+                [hi, lo - hi, 0, 0, 0, 0],
+                "munmap of the shrunk heap",
+            )?
+            .0
+        } else {
+            st
+        };
+        self.brks.insert(pid, new);
+        Ok(st)
+    }
+
+    fn on_tsc(&mut self, tid: Tid, kind: TscKind, value: u64, aux: u32, rip: u64) -> Result<()> {
+        let expected = format!("{kind:?} at {rip:#x}");
+        match self.advance(tid)? {
+            Next::Stop(mut st) if st.reason() == StopReason::Signal(libc::SIGSEGV) => {
+                let mut regs = st.regs()?;
+                if regs.ip() != rip {
+                    let actual = format!("a SIGSEGV at {:#x}", regs.ip());
+                    self.park(tid, st)?;
+                    return Err(self.diverged(tid, expected, actual));
+                }
+                let len = if kind == TscKind::Rdtscp { 3 } else { 2 };
+                regs.set_tsc(value, (kind == TscKind::Rdtscp).then_some(aux));
+                regs.set_ip(rip + len);
+                st.set_regs(&regs)?;
+                self.park(tid, st)
+            }
+            Next::Stop(st) => {
+                let actual = self.describe_stop(&st);
+                self.park(tid, st)?;
+                Err(self.diverged(tid, expected, actual))
+            }
+            Next::Gone(k) => Err(self.diverged(tid, expected, format!("the task ended ({k:?})"))),
+        }
+    }
+
+    fn describe_stop(&self, st: &Stopped) -> String {
+        let regs = st.regs().ok();
+        match (st.reason(), regs) {
+            (StopReason::Syscall, Some(r)) => format!(
+                "the program made {}",
+                describe_call(r.syscall_nr(), &r.args())
+            ),
+            (reason, Some(r)) => format!("the program stopped with {reason:?} at {:#x}", r.ip()),
+            (reason, None) => format!("the program stopped with {reason:?}"),
+        }
+    }
+
+    fn on_signal(&mut self, ev: &SignalEvent) -> Result<()> {
+        let tid = ev.tid;
+        let expected = format!("signal {} at {:#x}", ev.signo, ev.rip);
+        match ev.delivery {
+            SignalDelivery::Synchronous => match self.advance(tid)? {
+                Next::Stop(st) if st.reason() == StopReason::Signal(ev.signo) => {
+                    let t = self.task(tid)?;
+                    t.pending_signal = Some(ev.signo);
+                    self.park(tid, st)
+                }
+                Next::Stop(st) => {
+                    let actual = self.describe_stop(&st);
+                    self.park(tid, st)?;
+                    Err(self.diverged(tid, expected, actual))
+                }
+                Next::Gone(k) => {
+                    Err(self.diverged(tid, expected, format!("the task ended ({k:?})")))
+                }
+            },
+            SignalDelivery::DeterministicPoint => {
+                // The signal came from outside the program's own instructions:
+                // send it now, between the same two events as recorded.
+                let real = self.task(tid)?.real;
+                reel_sys::send_signal(real, ev.signo)?;
+                match self.advance(tid)? {
+                    Next::Stop(mut st) if st.reason() == StopReason::Signal(ev.signo) => {
+                        st.set_siginfo_bytes(&ev.siginfo)?;
+                        let t = self.task(tid)?;
+                        t.pending_signal = Some(ev.signo);
+                        self.park(tid, st)
+                    }
+                    Next::Stop(st) => {
+                        let actual = self.describe_stop(&st);
+                        self.park(tid, st)?;
+                        Err(self.diverged(tid, expected, actual))
+                    }
+                    Next::Gone(k) => {
+                        Err(self.diverged(tid, expected, format!("the task ended ({k:?})")))
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_exit(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
+        let t = self.task(tid)?;
+        if t.gone.is_none() && !t.exiting && t.pending_signal.is_none() {
+            // Killed from outside (SIGKILL) at record time: do the same.
+            if let ExitKind::Signaled(sig) = kind {
+                let real = t.real;
+                t.exiting = true;
+                reel_sys::send_signal(real, sig)?;
+            }
+        }
+        self.task(tid)?.exiting = true;
+        let got = loop {
+            match self.advance(tid)? {
+                Next::Gone(k) => break k,
+                Next::Stop(st) => {
+                    // A fatal signal being delivered on the way out.
+                    if let StopReason::Signal(s) = st.reason() {
+                        if ExitKind::Signaled(s) == kind {
+                            self.task(tid)?.pending_signal = Some(s);
+                            self.park(tid, st)?;
+                            continue;
+                        }
+                    }
+                    let actual = self.describe_stop(&st);
+                    self.park(tid, st)?;
+                    return Err(self.diverged(tid, format!("the task to end ({kind:?})"), actual));
+                }
+            }
+        };
+        if got != kind {
+            return Err(self.diverged(
+                tid,
+                format!("the task to end with {kind:?}"),
+                format!("it ended with {got:?}"),
+            ));
+        }
+        let pid = self.by_tid.remove(&tid).map_or(tid, |t| t.pid);
+        self.memories.remove(&pid);
+        if Some(tid) == self.root {
+            self.root_exit = Some(kind);
+        }
+        Ok(())
+    }
+}

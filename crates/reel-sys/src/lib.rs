@@ -1,0 +1,43 @@
+//! The only crate in reel that touches ptrace, registers, tracee memory,
+//! seccomp-bpf and `/proc`.
+//!
+//! Everything here is wrapped in safe, typed handles. The central one is the
+//! task typestate: a [`Stopped`] task can be inspected and changed, and
+//! [`Stopped::resume`] consumes it, returning a [`Running`] token that only
+//! [`TaskSet::wait`] turns back into a `Stopped` one. "ptrace on a running
+//! task" therefore does not compile.
+//!
+//! ptrace is per thread: every call here must be made from the thread that
+//! spawned (attached to) the tracees.
+
+pub mod cpu;
+pub mod digest;
+mod error;
+pub mod inject;
+pub mod mem;
+pub mod proc;
+pub mod regs;
+pub mod seccomp;
+pub mod spawn;
+pub mod task;
+
+pub use error::SysError;
+pub use mem::Memory;
+pub use regs::{FpRegs, Regs};
+pub use task::{send_signal, Resume, Running, StopReason, Stopped, TaskSet, Waited};
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, SysError>;
+
+/// Address of reel's private pages in every tracee: a code page (`syscall;
+/// int3`) and a scratch page. Syscalls made from the code page pass the
+/// seccomp filter untraced; reel injects its own syscalls through it. Chosen far
+/// below where the kernel places mappings (with or without ASLR) so it never
+/// collides with the program's own.
+pub const PRIVATE_PAGE: u64 = 0x7000_0000_0000;
+/// Size of one page.
+pub const PAGE_SIZE: u64 = 4096;
+/// The scratch page, right after the code page.
+pub const SCRATCH_PAGE: u64 = PRIVATE_PAGE + PAGE_SIZE;
+/// Total size of the private area.
+pub const PRIVATE_LEN: u64 = 2 * PAGE_SIZE;

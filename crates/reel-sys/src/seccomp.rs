@@ -1,0 +1,72 @@
+//! The seccomp-bpf filter that sends every syscall of the tracee to reel,
+//! except those issued from reel's private code page.
+
+use crate::{PRIVATE_LEN, PRIVATE_PAGE};
+
+const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
+
+// Offsets in struct seccomp_data.
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+const OFF_IP_LO: u32 = 8;
+const OFF_IP_HI: u32 = 12;
+
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
+fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// The filter program. Checks the architecture (anything but x86-64 kills the
+/// process: reel cannot record it), refuses x32 syscalls with ENOSYS, lets
+/// syscalls from the private page through and traps everything else.
+pub fn filter() -> Vec<libc::sock_filter> {
+    let hi = (PRIVATE_PAGE >> 32) as u32;
+    let lo_start = PRIVATE_PAGE as u32;
+    let lo_end = (PRIVATE_PAGE + PRIVATE_LEN) as u32;
+    vec![
+        /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
+        /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        /* 3 */ ins(LD_W_ABS, 0, 0, OFF_NR),
+        /* 4 */ ins(JGE_K, 0, 1, X32_SYSCALL_BIT),
+        /* 5 */ ins(RET_K, 0, 0, SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        /* 6 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
+        /* 7 */ ins(JEQ_K, 0, 4, hi),
+        /* 8 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
+        /* 9 */ ins(JGE_K, 0, 2, lo_start),
+        /* 10 */ ins(JGE_K, 1, 0, lo_end),
+        /* 11 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        /* 12 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+    ]
+}
+
+/// Installs `prog` on the calling thread. Meant for the forked child before
+/// execve: it allocates nothing.
+///
+/// # Safety
+/// Only async-signal-safe operations are performed; `prog` must stay alive
+/// for the duration of the call.
+pub unsafe fn install(prog: &[libc::sock_filter]) -> bool {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        return false;
+    }
+    libc::syscall(
+        libc::SYS_seccomp,
+        libc::SECCOMP_SET_MODE_FILTER,
+        0,
+        &fprog as *const libc::sock_fprog,
+    ) == 0
+}

@@ -1,0 +1,237 @@
+//! The one table of x86-64 system call behaviour.
+//!
+//! Recorder and replayer both look a syscall up here: its name, how to print
+//! its arguments, which tracee memory it writes, and what replay does with it.
+//! To learn how reel treats a syscall, read its row in [`TABLE`] (`src/table.rs`); nothing else
+//! in reel decides that.
+//!
+//! # Notes for the recorder and the replayer
+//!
+//! - Use [`policy_for`] rather than `spec.policy`: a few argument values
+//!   (`prctl(PR_SET_SECCOMP)`, `semctl(GETALL)` ...) are treated differently
+//!   from the rest of their syscall.
+//! - [`output_ranges`] is meant for the syscall-exit stop: `Custom` outputs
+//!   read tracee memory the kernel just updated (`*addrlen`, `msg_controllen`,
+//!   iovec arrays ...). It is also meaningful for failed calls: a few write
+//!   even then (interrupted `nanosleep`/`poll`/`select`, `waitid`, `capget`).
+//! - `mremap` is `Execute { check_result: true }`: when the call may move the
+//!   mapping (MREMAP_MAYMOVE), replay should pass MREMAP_FIXED with the
+//!   recorded address, or the kernel may pick another place.
+//! - `restart_syscall` continues an interrupted `nanosleep`, `clock_nanosleep`
+//!   or `poll`; it writes what the original call would have written, with the
+//!   original arguments: the recorder must apply the original row.
+//! - The kernel also writes tracee memory outside any syscall's outputs: the
+//!   `clear_child_tid` word (`set_tid_address`) and robust futex lists when a
+//!   thread exits. Those rows are executed at replay so that happens again.
+//! - `ioctl` requests that neither encode their size nor are listed are
+//!   assumed to write nothing: [`ioctl_is_described`] tells which, so the
+//!   recorder can warn.
+
+mod format;
+mod outputs;
+mod table;
+
+pub use format::{errno_name, format_args, format_result, signal_name};
+pub use outputs::{ioctl_is_described, output_ranges, TraceeMemory, MAX_OUTPUT_LEN};
+pub use table::TABLE;
+
+/// How an argument is printed by `reel dump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// Signed decimal.
+    Int,
+    /// Unsigned hexadecimal (flags, masks, sizes are fine as hex too).
+    Hex,
+    /// A file descriptor (decimal; `AT_FDCWD` shown by name).
+    Fd,
+    /// A pointer (hex, `NULL` for 0).
+    Ptr,
+    /// A pointer to a NUL-terminated path (printed as a pointer; the string is not recorded).
+    Path,
+    /// A signal number (printed by name).
+    Signal,
+}
+
+/// What replay does with a syscall, and what record does besides running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Record its result and memory writes; replay returns them without running it.
+    Emulate,
+    /// Runs for real at record and at replay because it shapes the address space
+    /// or task state the replay depends on (mprotect, arch_prctl, rt_sigaction ...).
+    /// Replay executes it with the recorded arguments; when `check_result` is set
+    /// a different result is a divergence, otherwise the recorded result is
+    /// returned to the program (e.g. `set_tid_address` returns a tid).
+    Execute {
+        /// Whether replay's result must equal the recorded one.
+        check_result: bool,
+    },
+    /// Needs dedicated code in both sessions; the variant names it.
+    Special(Special),
+    /// reel makes it fail with this errno at record time (never running it), so
+    /// the program falls back to something reel records; replay returns the same.
+    Refuse {
+        /// The positive errno returned.
+        errno: i32,
+    },
+    /// Not supported yet: at record the program gets ENOSYS and reel warns,
+    /// naming the syscall; the trace stays replayable.
+    Unsupported,
+}
+
+/// Syscalls handled by dedicated code in the recorder and the replayer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// execve/execveat: replay rebuilds the address space from snapshots.
+    Execve,
+    /// mmap: file mappings are replayed from snapshots, at the recorded address.
+    Mmap,
+    /// brk: replay maps/unmaps the heap growth at the recorded addresses.
+    Brk,
+    /// exit: the thread ends.
+    Exit,
+    /// exit_group: the process ends.
+    ExitGroup,
+    /// mremap: replay runs it, forcing the recorded new address when the
+    /// kernel was allowed to move the mapping.
+    Mremap,
+}
+
+/// How a syscall's data reaches a file descriptor (used to echo writes to
+/// reel's stdout/stderr during replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// `fd` argument index, buffer argument index; the length is the result.
+    Buf {
+        /// Index of the fd argument.
+        fd: usize,
+        /// Index of the buffer argument.
+        buf: usize,
+    },
+    /// `fd` argument index, iovec array argument index, count argument index.
+    Iov {
+        /// Index of the fd argument.
+        fd: usize,
+        /// Index of the iovec array argument.
+        iov: usize,
+        /// Index of the iovec count argument.
+        cnt: usize,
+    },
+}
+
+/// Which tracee memory a syscall writes, in terms of its arguments and result.
+/// Evaluated at record time only on success (result >= 0), except `Custom`.
+#[derive(Debug, Clone, Copy)]
+pub enum Out {
+    /// Writes nothing to tracee memory.
+    Nothing,
+    /// `args[arg]` receives `result` bytes (read, getdents64, getrandom, readlink ...).
+    BufResult {
+        /// Index of the buffer argument.
+        arg: usize,
+    },
+    /// `args[arg]`, when not NULL, receives `size` bytes (fstat, uname, clock_gettime ...).
+    Fixed {
+        /// Index of the pointer argument.
+        arg: usize,
+        /// Bytes written.
+        size: u64,
+    },
+    /// `args[arg]`, when not NULL, receives `args[size_arg]` bytes.
+    SizedByArg {
+        /// Index of the pointer argument.
+        arg: usize,
+        /// Index of the size argument.
+        size_arg: usize,
+    },
+    /// The iovec array `args[iov]` with `args[cnt]` entries is filled in order
+    /// with `result` bytes (readv, preadv, preadv2).
+    IovResult {
+        /// Index of the iovec array argument.
+        iov: usize,
+        /// Index of the count argument.
+        cnt: usize,
+    },
+    /// Several independent outputs.
+    Many(&'static [Out]),
+    /// Needs to look at the arguments or tracee memory (ioctl, recvmsg, select ...).
+    /// Unlike the other variants it is evaluated for failed calls too.
+    Custom(OutputFn),
+}
+
+/// A custom output description: `(args, result, tracee memory)` to the
+/// `(address, length)` ranges written. Called at the syscall-exit stop, for
+/// failed calls too: it decides what a failure wrote.
+pub type OutputFn = fn(&[u64; 6], i64, &dyn TraceeMemory) -> Vec<(u64, u64)>;
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct SyscallSpec {
+    /// The x86-64 syscall number.
+    pub nr: u64,
+    /// The kernel's name for it (`newfstatat`, not `fstatat`).
+    pub name: &'static str,
+    /// Its arguments, for printing; the length is the argument count.
+    pub args: &'static [ArgKind],
+    /// What record and replay do with it.
+    pub policy: Policy,
+    /// What memory it writes.
+    pub out: Out,
+    /// Whether it sends data to a file descriptor that might be reel's stdout/stderr.
+    pub emit: Option<Emit>,
+    /// Whether it can block indefinitely (read from a pipe, wait4, futex wait ...):
+    /// the scheduler may switch threads at such a call.
+    pub may_block: bool,
+}
+
+/// The row for syscall `nr`, or `None` for a number the kernel does not define.
+///
+/// O(1): a compile-time index maps numbers to rows (this runs on every syscall).
+#[inline]
+pub fn spec(nr: u64) -> Option<&'static SyscallSpec> {
+    let i = *table::INDEX.get(usize::try_from(nr).ok()?)?;
+    (i != table::NO_ROW).then(|| &TABLE[usize::from(i)])
+}
+
+/// The row for a syscall name.
+pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
+    TABLE.iter().find(|s| s.name == name)
+}
+
+/// The policy for one particular call: the row's policy, except for the few
+/// argument values that need another treatment than the rest of their
+/// syscall. The recorder should use this rather than `spec.policy`.
+///
+/// - `prctl(PR_SET_SECCOMP)` is refused with EINVAL, like the `seccomp`
+///   syscall (a program's filter could hide syscalls from reel), and
+///   `prctl(PR_SET_TSC)` too (reel traps RDTSC with it).
+/// - `prctl(PR_SET_MM)` (rewrites brk/stack/auxv bounds) and
+///   `prctl(PR_SET_SYSCALL_USER_DISPATCH)` are unsupported.
+/// - `arch_prctl(ARCH_SET_CPUID)` is refused with ENODEV, what kernels without
+///   CPUID faulting return, because reel may use CPUID faulting itself.
+/// - `semctl(GETALL)` is unsupported: how much it writes depends on the set.
+pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
+    const PR_SET_SECCOMP: u32 = 22;
+    const PR_SET_TSC: u32 = 26;
+    const PR_SET_MM: u32 = 35;
+    const PR_SET_SYSCALL_USER_DISPATCH: u32 = 59;
+    const ARCH_SET_CPUID: u32 = 0x1012;
+    const GETALL: u32 = 13;
+    const IPC_64: u32 = 0x100;
+    match (spec.nr as i64, args[0] as u32) {
+        (libc::SYS_prctl, PR_SET_SECCOMP | PR_SET_TSC) => Policy::Refuse {
+            errno: libc::EINVAL,
+        },
+        (libc::SYS_prctl, PR_SET_MM | PR_SET_SYSCALL_USER_DISPATCH) => Policy::Unsupported,
+        (libc::SYS_arch_prctl, ARCH_SET_CPUID) => Policy::Refuse {
+            errno: libc::ENODEV,
+        },
+        (libc::SYS_semctl, _) if args[2] as u32 & !IPC_64 == GETALL => Policy::Unsupported,
+        _ => spec.policy,
+    }
+}
+
+/// The syscall's name, or `syscall_N` for an unknown number.
+pub fn name(nr: u64) -> String {
+    spec(nr).map_or_else(|| format!("syscall_{nr}"), |s| s.name.to_string())
+}

@@ -1,0 +1,309 @@
+//! The data model of a trace: what happened, in the order it happened.
+//!
+//! Events are numbered globally from 1 in stream order; that number is the
+//! execution point used by `dump`, `replay -g`, divergence reports and gdb.
+
+use serde::{Deserialize, Serialize};
+
+/// A kernel thread id as seen at record time.
+pub type Tid = i32;
+
+/// Identifies a snapshot of a file stored in the trace's `files/` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FileId(pub String);
+
+/// Where the bytes written by one event went at record time, when they went
+/// to the same open file as reel's own stdout or stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Echo {
+    /// reel's stdout
+    Stdout,
+    /// reel's stderr
+    Stderr,
+}
+
+/// A range of tracee memory a syscall wrote; its bytes follow in the data stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemWrite {
+    /// First address written.
+    pub addr: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// The registers that pin down where a syscall was made, checked on replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyscallSite {
+    /// Instruction pointer after the `syscall` instruction.
+    pub rip: u64,
+    /// Stack pointer.
+    pub rsp: u64,
+}
+
+/// One system call, as made by the tracee and answered by the kernel (or by reel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyscallEvent {
+    /// The calling thread.
+    pub tid: Tid,
+    /// Syscall number (x86-64).
+    pub nr: u64,
+    /// The six argument registers: rdi, rsi, rdx, r10, r8, r9.
+    pub args: [u64; 6],
+    /// The value returned in rax (negative errno on failure).
+    pub result: i64,
+    /// Where the call was made. Present for calls seen at a ptrace stop; absent
+    /// for calls that arrive in a batch from an in-process buffer.
+    pub site: Option<SyscallSite>,
+    /// Memory the call wrote, in order; the bytes are in the data stream.
+    pub writes: Vec<MemWrite>,
+    /// Set when the call wrote to the file that was reel's stdout/stderr.
+    pub echo: Option<Echo>,
+    /// For an `mmap` of a file: the snapshot of that file and the offset mapped.
+    pub mapped_file: Option<MappedFile>,
+    /// Digest of the tracee's writable memory after the call (`record --checksum`).
+    pub checksum: Option<u64>,
+}
+
+/// A file mapping made by `mmap`, replayed from the trace's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappedFile {
+    /// The snapshot.
+    pub file: FileId,
+    /// The path the tracee had open, for display.
+    pub path: String,
+}
+
+/// Where the contents of a region of a new address space come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegionSource {
+    /// Zero-filled anonymous memory (or inaccessible memory).
+    Zero,
+    /// The region's bytes follow in the data stream (`end - start` bytes).
+    Data,
+    /// A private mapping of a file snapshot at this file offset.
+    File {
+        /// The snapshot.
+        file: FileId,
+        /// File offset of `start`.
+        offset: u64,
+        /// The path mapped at record time, for display.
+        path: String,
+    },
+}
+
+/// One mapping of an address space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// `PROT_*` bits.
+    pub prot: u32,
+    /// MAP_SHARED rather than MAP_PRIVATE.
+    pub shared: bool,
+    /// The main thread's stack: replay reserves room below it to grow.
+    pub stack: bool,
+    /// What fills it.
+    pub source: RegionSource,
+}
+
+/// The state of a task right after a successful `execve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecEvent {
+    /// The thread that exec'd (its tid after the exec).
+    pub tid: Tid,
+    /// The tid that called execve (differs when a non-leader thread execs).
+    pub old_tid: Tid,
+    /// The program path as given to execve.
+    pub path: String,
+    /// argv of the new program.
+    pub argv: Vec<String>,
+    /// Every mapping of the new address space.
+    pub regions: Vec<Region>,
+    /// General registers, in the order of the kernel's `user_regs_struct`.
+    pub regs: Vec<u64>,
+    /// The extended register state (x87, SSE, AVX ...) in the kernel's XSAVE
+    /// layout, as read with PTRACE_GETREGSET NT_X86_XSTATE.
+    pub fpregs: Vec<u8>,
+    /// The initial program break.
+    pub brk: u64,
+    /// Syscall-site registers of the execve call itself.
+    pub site: Option<SyscallSite>,
+}
+
+/// Which instruction read the time-stamp counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TscKind {
+    /// `rdtsc` (2 bytes).
+    Rdtsc,
+    /// `rdtscp` (3 bytes), which also returns TSC_AUX in ecx.
+    Rdtscp,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitKind {
+    /// exit/exit_group with this status.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+}
+
+impl ExitKind {
+    /// The shell-style status: the exit code, or 128+N for a death by signal N.
+    pub fn shell_status(self) -> i32 {
+        match self {
+            ExitKind::Exited(c) => c,
+            ExitKind::Signaled(s) => 128 + s,
+        }
+    }
+}
+
+/// How a signal reached the tracee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignalDelivery {
+    /// Raised by the instruction the thread was executing (a fault).
+    Synchronous,
+    /// Held by reel and delivered at the thread's next deterministic point.
+    DeterministicPoint,
+}
+
+/// A signal delivered to a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalEvent {
+    /// Receiving thread.
+    pub tid: Tid,
+    /// Signal number.
+    pub signo: i32,
+    /// `si_code`.
+    pub code: i32,
+    /// The raw 128-byte siginfo, to restore with PTRACE_SETSIGINFO on replay.
+    pub siginfo: Vec<u8>,
+    /// How it was delivered.
+    pub delivery: SignalDelivery,
+    /// Instruction pointer when delivered.
+    pub rip: u64,
+}
+
+/// One thing that happened in the recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// A system call returned (or was answered by reel).
+    Syscall(SyscallEvent),
+    /// A successful execve replaced a task's address space.
+    Exec(ExecEvent),
+    /// The tracee read the time-stamp counter; reel answered.
+    Tsc {
+        /// The reading thread.
+        tid: Tid,
+        /// Which instruction.
+        kind: TscKind,
+        /// The counter value returned in edx:eax.
+        value: u64,
+        /// TSC_AUX returned in ecx by rdtscp.
+        aux: u32,
+        /// Address of the instruction.
+        rip: u64,
+    },
+    /// A signal was delivered.
+    Signal(SignalEvent),
+    /// A task exited.
+    Exit {
+        /// The task.
+        tid: Tid,
+        /// How.
+        kind: ExitKind,
+    },
+}
+
+impl Event {
+    /// The task the event belongs to.
+    pub fn tid(&self) -> Tid {
+        match self {
+            Event::Syscall(s) => s.tid,
+            Event::Exec(e) => e.tid,
+            Event::Tsc { tid, .. } => *tid,
+            Event::Signal(s) => s.tid,
+            Event::Exit { tid, .. } => *tid,
+        }
+    }
+
+    /// How many bytes of the data stream belong to this event.
+    pub fn data_len(&self) -> u64 {
+        match self {
+            Event::Syscall(s) => s.writes.iter().map(|w| w.len).sum(),
+            Event::Exec(e) => e
+                .regions
+                .iter()
+                .filter(|r| r.source == RegionSource::Data)
+                .map(|r| r.end - r.start)
+                .sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// A CPUID leaf as seen by the recording machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuidLeaf {
+    /// eax input.
+    pub leaf: u32,
+    /// ecx input.
+    pub subleaf: u32,
+    /// Outputs.
+    pub eax: u32,
+    /// Outputs.
+    pub ebx: u32,
+    /// Outputs.
+    pub ecx: u32,
+    /// Outputs.
+    pub edx: u32,
+}
+
+/// What the program could learn about the CPU without a syscall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CpuIdentity {
+    /// Vendor string (leaf 0).
+    pub vendor: String,
+    /// Brand string (leaves 0x80000002..4).
+    pub brand: String,
+    /// Every leaf and subleaf reported.
+    pub leaves: Vec<CpuidLeaf>,
+    /// XCR0 (enabled XSAVE features), when XGETBV is available.
+    pub xcr0: Option<u64>,
+    /// Whether CPUID faulting could be enabled (then CPUID would be trappable).
+    pub cpuid_faulting: bool,
+}
+
+/// The trace header: written once when recording starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Major format version: readers reject any other.
+    pub format_major: u32,
+    /// Minor format version: additions a reader of the same major can ignore.
+    pub format_minor: u32,
+    /// The reel version that recorded.
+    pub reel_version: String,
+    /// The command line recorded (program and arguments).
+    pub argv: Vec<String>,
+    /// The environment given to the program.
+    pub env: Vec<String>,
+    /// Working directory at start.
+    pub cwd: String,
+    /// Wall-clock start time, milliseconds since the Unix epoch.
+    pub start_time_ms: u64,
+    /// Host name of the recording machine.
+    pub hostname: String,
+    /// Kernel release of the recording machine.
+    pub kernel: String,
+    /// CPU identity of the recording machine.
+    pub cpu: CpuIdentity,
+    /// Whether events carry memory checksums (`record --checksum`).
+    pub checksums: bool,
+    /// The CPU the tracees were bound to. CPUID answers differ from core to
+    /// core (APIC ids, cache topology) and cannot be trapped, so replay binds
+    /// to the same CPU.
+    #[serde(default)]
+    pub cpu_binding: Option<u32>,
+}

@@ -1,0 +1,358 @@
+//! File snapshots: the contents of every file the tracee exec'd or mapped,
+//! stored once per trace under `files/<blake3 hex>`, so replay never depends
+//! on the installed files.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IoContext, TraceError};
+use crate::event::FileId;
+use crate::{fsutil, FILES_DIR, SNAPSHOT_INDEX};
+
+/// How a snapshot shares storage with the file it was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    /// An independent copy.
+    Copy,
+    /// A reflink (copy-on-write clone): independent contents, shared blocks.
+    Reflink,
+    /// A hardlink to a system file that cannot change in place; `pack`
+    /// replaces it with a copy.
+    Hardlink,
+}
+
+/// One line of `snapshots.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotEntry {
+    /// The snapshot's id (its file name under `files/`).
+    pub id: FileId,
+    /// How it is stored.
+    pub kind: SnapshotKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// The file it was taken from, for display.
+    pub source: String,
+}
+
+/// Reads a trace's snapshot index. A torn last line (recorder killed while
+/// appending) is skipped: the snapshot it described is then just unlisted.
+pub fn read_index(dir: &Path) -> Result<Vec<SnapshotEntry>, TraceError> {
+    let path = dir.join(SNAPSHOT_INDEX);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(TraceError::io(&path, e)),
+    };
+    Ok(text
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect())
+}
+
+/// Identity of a file's contents as far as metadata tells: within one
+/// recording, the same key means the same bytes (ctime changes on every
+/// write and cannot be set by users).
+type CacheKey = (u64, u64, u64, i64, i64, i64, i64);
+
+/// Directories whose root-owned files are replaced (rename), never modified in
+/// place, by package managers: hardlinking them is safe.
+const SYSTEM_DIRS: &[&str] = &[
+    "/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/opt/", "/etc/",
+];
+
+/// Copy buffer size.
+const BUF: usize = 1 << 20;
+
+/// The snapshot side of a `TraceWriter`.
+pub(crate) struct SnapshotStore {
+    files: PathBuf,
+    index_path: PathBuf,
+    index: File,
+    cache: HashMap<CacheKey, FileId>,
+    stored: HashSet<String>,
+    tmp_counter: u64,
+    buf: Vec<u8>,
+}
+
+impl SnapshotStore {
+    /// Prepares `dir/files/` (already created) and the index.
+    pub(crate) fn create(dir: &Path) -> Result<SnapshotStore, TraceError> {
+        let index_path = dir.join(SNAPSHOT_INDEX);
+        let index = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&index_path)
+            .at(&index_path)?;
+        Ok(SnapshotStore {
+            files: dir.join(FILES_DIR),
+            index_path,
+            index,
+            cache: HashMap::new(),
+            stored: HashSet::new(),
+            tmp_counter: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    fn tmp_path(&mut self) -> PathBuf {
+        self.tmp_counter += 1;
+        self.files
+            .join(format!(".tmp-{}-{}", std::process::id(), self.tmp_counter))
+    }
+
+    /// Snapshots `path`; returns the id and, for a newly stored copy, its
+    /// path (to be fsync'd in the background).
+    pub(crate) fn snapshot(
+        &mut self,
+        path: &Path,
+    ) -> Result<(FileId, Option<PathBuf>), TraceError> {
+        // Opening follows /proc magic links to the very file the tracee has,
+        // even if it was since deleted or replaced on disk.
+        let src = File::open(path).at(path)?;
+        let meta = src.metadata().at(path)?;
+        if !meta.is_file() {
+            return Err(TraceError::NotSnapshotable {
+                path: path.to_path_buf(),
+                what: "not a regular file".into(),
+            });
+        }
+        let key = (
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        );
+        if let Some(id) = self.cache.get(&key) {
+            return Ok((id.clone(), None));
+        }
+        let source = source_name(path);
+
+        let (id, kind, new_file) = if let Some(r) = self.try_reflink(&src)? {
+            r
+        } else if let Some(r) = self.try_hardlink(&src, path, &meta, &source)? {
+            r
+        } else {
+            self.copy(&src, path)?
+        };
+        if new_file.is_some() {
+            let entry = SnapshotEntry {
+                id: id.clone(),
+                kind,
+                size: meta.size(),
+                source: source.to_string_lossy().into_owned(),
+            };
+            let mut line = serde_json::to_vec(&entry).map_err(|e| TraceError::Encode {
+                path: self.index_path.clone(),
+                what: e.to_string(),
+            })?;
+            line.push(b'\n');
+            // One write per line, so a kill tears at most the last line.
+            self.index.write_all(&line).at(&self.index_path)?;
+        }
+        self.cache.insert(key, id.clone());
+        // Hardlinked contents are the system's, already durable: nothing to sync.
+        let sync = match kind {
+            SnapshotKind::Hardlink => None,
+            _ => new_file,
+        };
+        Ok((id, sync))
+    }
+
+    /// Puts the finished temporary file `tmp` in place as snapshot `id`, or
+    /// drops it when that content is already stored. Returns the final path
+    /// when it was added.
+    fn install(&mut self, tmp: &Path, id: &FileId) -> Result<Option<PathBuf>, TraceError> {
+        let target = self.files.join(&id.0);
+        if self.stored.contains(&id.0) || target.exists() {
+            std::fs::remove_file(tmp).at(tmp)?;
+            self.stored.insert(id.0.clone());
+            return Ok(None);
+        }
+        std::fs::rename(tmp, &target).at(&target)?;
+        self.stored.insert(id.0.clone());
+        Ok(Some(target))
+    }
+
+    /// Clones `src` with FICLONE (btrfs, xfs, bcachefs ...). The clone is
+    /// private, so hashing it gives exactly the stored contents.
+    #[allow(clippy::type_complexity)]
+    fn try_reflink(
+        &mut self,
+        src: &File,
+    ) -> Result<Option<(FileId, SnapshotKind, Option<PathBuf>)>, TraceError> {
+        let tmp = self.tmp_path();
+        let dst = File::create(&tmp).at(&tmp)?;
+        // SAFETY: FICLONE takes the source descriptor as its argument; both
+        // descriptors are open for the duration of the call.
+        let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
+        if r != 0 {
+            drop(dst);
+            std::fs::remove_file(&tmp).at(&tmp)?;
+            return Ok(None);
+        }
+        drop(dst);
+        let mut clone = File::open(&tmp).at(&tmp)?;
+        let id = self.hash(&mut clone, &tmp)?;
+        let new = self.install(&tmp, &id)?;
+        Ok(Some((id, SnapshotKind::Reflink, new)))
+    }
+
+    /// Hardlinks a file that cannot change in place: root-owned, writable by
+    /// root only, under a system directory.
+    #[allow(clippy::type_complexity)]
+    fn try_hardlink(
+        &mut self,
+        src: &File,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        source: &Path,
+    ) -> Result<Option<(FileId, SnapshotKind, Option<PathBuf>)>, TraceError> {
+        let immutable = meta.uid() == 0
+            && meta.mode() & 0o022 == 0
+            && SYSTEM_DIRS
+                .iter()
+                .any(|d| source.as_os_str().as_bytes().starts_with(d.as_bytes()));
+        if !immutable {
+            return Ok(None);
+        }
+        // The clone shares the file offset: rewind, whatever read before.
+        let mut reader = src.try_clone().at(path)?;
+        reader.seek(SeekFrom::Start(0)).at(path)?;
+        let id = self.hash(&mut reader, path)?;
+        let target = self.files.join(&id.0);
+        if self.stored.contains(&id.0) || target.exists() {
+            self.stored.insert(id.0.clone());
+            return Ok(Some((id, SnapshotKind::Hardlink, None)));
+        }
+        // Link the inode we opened (through its /proc/self/fd link), not the
+        // path, which may since name another file.
+        let fd_link = format!("/proc/self/fd/{}", src.as_raw_fd());
+        let (Ok(from), Ok(to)) = (
+            CString::new(fd_link),
+            CString::new(target.as_os_str().as_bytes()),
+        ) else {
+            return Ok(None);
+        };
+        // SAFETY: both strings are valid NUL-terminated paths.
+        let r = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if r != 0 {
+            // EXDEV (another filesystem), EPERM (protected_hardlinks) ...:
+            // fall back to a copy.
+            return Ok(None);
+        }
+        self.stored.insert(id.0.clone());
+        Ok(Some((id, SnapshotKind::Hardlink, Some(target))))
+    }
+
+    /// Copies `src`, hashing while copying (one pass over the data).
+    #[allow(clippy::type_complexity)]
+    fn copy(
+        &mut self,
+        src: &File,
+        path: &Path,
+    ) -> Result<(FileId, SnapshotKind, Option<PathBuf>), TraceError> {
+        let tmp = self.tmp_path();
+        let mut dst = File::create(&tmp).at(&tmp)?;
+        let mut reader = src.try_clone().at(path)?;
+        reader.seek(SeekFrom::Start(0)).at(path)?;
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(BUF, 0);
+        let result = (|| -> Result<(), TraceError> {
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(TraceError::io(path, e)),
+                };
+                hasher.update(&buf[..n]);
+                dst.write_all(&buf[..n]).at(&tmp)?;
+            }
+        })();
+        self.buf = buf;
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        drop(dst);
+        let id = FileId(hasher.finalize().to_hex().to_string());
+        let new = self.install(&tmp, &id)?;
+        Ok((id, SnapshotKind::Copy, new))
+    }
+
+    /// blake3 of a file's contents from its current offset.
+    fn hash(&mut self, f: &mut File, path: &Path) -> Result<FileId, TraceError> {
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(BUF, 0);
+        let r = loop {
+            match f.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(TraceError::io(path, e)),
+            }
+        };
+        self.buf = buf;
+        r?;
+        Ok(FileId(hasher.finalize().to_hex().to_string()))
+    }
+
+    /// Makes the index and the `files/` directory entries durable.
+    pub(crate) fn sync(&mut self) -> Result<(), TraceError> {
+        self.index.sync_data().at(&self.index_path)?;
+        fsutil::sync_dir(&self.files)
+    }
+}
+
+/// The real path behind `path`: the target of a /proc magic link, or the
+/// canonical path. Used to decide whether a file lives in a system directory.
+fn source_name(path: &Path) -> PathBuf {
+    if path.starts_with("/proc") {
+        if let Ok(t) = std::fs::read_link(path) {
+            return t;
+        }
+    }
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// blake3 of a whole file, as a snapshot id.
+pub(crate) fn hash_file(path: &Path) -> Result<FileId, TraceError> {
+    let mut f = File::open(path).at(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; BUF];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(TraceError::io(path, e)),
+        }
+    }
+    Ok(FileId(hasher.finalize().to_hex().to_string()))
+}

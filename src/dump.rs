@@ -1,0 +1,190 @@
+//! `reel dump`: the events of a trace, one a line, strace-like or as JSON.
+
+use anyhow::{Context, Result};
+use reel_trace::{Event, RegionSource, TraceReader, TraceStore};
+use serde_json::json;
+
+/// Which events to show, and how.
+pub struct Filter {
+    /// One JSON object per line.
+    pub json: bool,
+    /// Only this task.
+    pub tid: Option<i32>,
+    /// Only these syscall names.
+    pub syscalls: Vec<String>,
+    /// First event number.
+    pub from: Option<u64>,
+    /// Last event number.
+    pub to: Option<u64>,
+}
+
+impl Filter {
+    fn keeps(&self, number: u64, event: &Event) -> bool {
+        if self.from.is_some_and(|f| number < f) || self.to.is_some_and(|t| number > t) {
+            return false;
+        }
+        if self.tid.is_some_and(|t| t != event.tid()) {
+            return false;
+        }
+        if !self.syscalls.is_empty() {
+            let Event::Syscall(s) = event else {
+                return false;
+            };
+            return self
+                .syscalls
+                .iter()
+                .any(|n| *n == reel_syscalls::name(s.nr));
+        }
+        true
+    }
+}
+
+/// Prints the trace `trace` (default: the latest) through `filter`.
+pub fn run(trace: Option<&str>, filter: &Filter) -> Result<i32> {
+    for name in &filter.syscalls {
+        if reel_syscalls::by_name(name).is_none() {
+            anyhow::bail!("unknown syscall name {name:?}");
+        }
+    }
+    let store = TraceStore::open_default().context("opening the trace directory")?;
+    let dir = store.resolve(trace)?;
+    let mut reader = TraceReader::open(&dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    use std::io::Write;
+    while let Some(rec) = reader.next()? {
+        if filter.to.is_some_and(|t| rec.number > t) {
+            break;
+        }
+        if !filter.keeps(rec.number, &rec.event) {
+            continue;
+        }
+        let line = if filter.json {
+            to_json(rec.number, &rec.event).to_string()
+        } else {
+            to_text(rec.number, &rec.event)
+        };
+        if writeln!(out, "{line}").is_err() {
+            // A closed pipe (`reel dump | head`) is not an error.
+            return Ok(0);
+        }
+    }
+    let _ = out.flush();
+    if !reader.is_complete() && filter.to.is_none() {
+        eprintln!(
+            "reel: the trace {} is incomplete (the recording was interrupted)",
+            dir.display()
+        );
+    }
+    Ok(0)
+}
+
+fn to_text(n: u64, event: &Event) -> String {
+    match event {
+        Event::Syscall(s) => {
+            let (name, args, result) = match reel_syscalls::spec(s.nr) {
+                Some(spec) => (
+                    spec.name.to_string(),
+                    reel_syscalls::format_args(spec, &s.args),
+                    reel_syscalls::format_result(spec, s.result),
+                ),
+                None => (
+                    format!("syscall_{}", s.nr),
+                    format!("{:#x?}", s.args),
+                    s.result.to_string(),
+                ),
+            };
+            let mut line = format!("{n:>6} [{}] {name}({args}) = {result}", s.tid);
+            let bytes: u64 = s.writes.iter().map(|w| w.len).sum();
+            if bytes > 0 {
+                line += &format!("  <wrote {bytes} bytes>");
+            }
+            if let Some(echo) = s.echo {
+                line += &format!("  <{echo:?}>");
+            }
+            if let Some(m) = &s.mapped_file {
+                line += &format!("  <maps {}>", m.path);
+            }
+            line
+        }
+        Event::Exec(e) => {
+            let files = e
+                .regions
+                .iter()
+                .filter(|r| matches!(r.source, RegionSource::File { .. }))
+                .count();
+            format!(
+                "{n:>6} [{}] exec {} {:?}  <{} regions, {} from file snapshots, brk {:#x}>",
+                e.tid,
+                e.path,
+                e.argv,
+                e.regions.len(),
+                files,
+                e.brk
+            )
+        }
+        Event::Tsc {
+            tid,
+            kind,
+            value,
+            rip,
+            ..
+        } => {
+            format!("{n:>6} [{tid}] {kind:?} at {rip:#x} = {value}")
+        }
+        Event::Signal(s) => format!(
+            "{n:>6} [{}] signal {} (code {}) at {:#x}, {:?}",
+            s.tid,
+            reel_syscalls::signal_name(s.signo),
+            s.code,
+            s.rip,
+            s.delivery
+        ),
+        Event::Exit { tid, kind } => format!("{n:>6} [{tid}] exit {kind:?}"),
+    }
+}
+
+fn to_json(n: u64, event: &Event) -> serde_json::Value {
+    match event {
+        Event::Syscall(s) => json!({
+            "event": n, "tid": s.tid, "type": "syscall",
+            "nr": s.nr, "name": reel_syscalls::name(s.nr),
+            "args": s.args, "result": s.result,
+            "writes": s.writes.iter().map(|w| json!({"addr": w.addr, "len": w.len})).collect::<Vec<_>>(),
+            "echo": s.echo.map(|e| format!("{e:?}").to_lowercase()),
+            "mapped_file": s.mapped_file.as_ref().map(|m| m.path.clone()),
+            "site": s.site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
+            "checksum": s.checksum,
+        }),
+        Event::Exec(e) => json!({
+            "event": n, "tid": e.tid, "type": "exec", "old_tid": e.old_tid,
+            "path": e.path, "argv": e.argv, "brk": e.brk,
+            "regions": e.regions.iter().map(|r| json!({
+                "start": r.start, "end": r.end, "prot": r.prot, "shared": r.shared,
+                "source": match &r.source {
+                    RegionSource::Zero => json!("zero"),
+                    RegionSource::Data => json!("data"),
+                    RegionSource::File { path, offset, .. } => json!({"file": path, "offset": offset}),
+                },
+            })).collect::<Vec<_>>(),
+        }),
+        Event::Tsc {
+            tid,
+            kind,
+            value,
+            aux,
+            rip,
+        } => json!({
+            "event": n, "tid": tid, "type": "tsc", "instruction": format!("{kind:?}").to_lowercase(),
+            "value": value, "aux": aux, "rip": rip,
+        }),
+        Event::Signal(s) => json!({
+            "event": n, "tid": s.tid, "type": "signal", "signo": s.signo,
+            "name": reel_syscalls::signal_name(s.signo), "code": s.code, "rip": s.rip,
+            "delivery": format!("{:?}", s.delivery),
+        }),
+        Event::Exit { tid, kind } => json!({
+            "event": n, "tid": tid, "type": "exit",
+            "status": kind.shell_status(), "how": format!("{kind:?}"),
+        }),
+    }
+}

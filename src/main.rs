@@ -1,0 +1,290 @@
+//! `reel`: record a Linux x86-64 process tree, replay it exactly.
+//!
+//! This binary is only the command line: each subcommand parses its
+//! arguments and calls into the recorder, the replayer or the trace store.
+
+mod dump;
+mod store_cmds;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// reel's own failures exit with this, so they never look like the program's status.
+const EXIT_REEL_FAILED: u8 = 125;
+/// The program exists but cannot be executed (as shells do).
+const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// The program was not found (as shells do).
+const EXIT_NOT_FOUND: i32 = 127;
+
+#[derive(Parser)]
+#[command(
+    name = "reel",
+    version,
+    about = "Record and replay Linux x86-64 programs, without hardware performance counters"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run PROG and record it into a trace; exits with PROG's status.
+    Record {
+        /// Write the trace to DIR (which must not exist, or be empty).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Store a checksum of the program's writable memory at every event
+        /// (slow; replay then compares them to find the first divergence).
+        #[arg(long)]
+        checksum: bool,
+        /// The program and its arguments; reel's options end here.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "PROG [ARGS]..."
+        )]
+        command: Vec<OsString>,
+    },
+    /// Replay a trace (the latest by default).
+    Replay {
+        /// Autopilot: replay without a debugger, reproducing the program's
+        /// output and exit status.
+        #[arg(short = 'a', long = "autopilot")]
+        autopilot: bool,
+        /// The trace directory or name (default: the latest recording).
+        trace: Option<String>,
+    },
+    /// Print the events of a trace, one a line.
+    Dump {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only events of this (recorded) task.
+        #[arg(long)]
+        tid: Option<i32>,
+        /// Only these syscalls (by name; repeat or separate with commas).
+        #[arg(long, value_delimiter = ',')]
+        syscall: Vec<String>,
+        /// First event number to show.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last event number to show.
+        #[arg(long)]
+        to: Option<u64>,
+        /// The trace directory or name (default: the latest recording).
+        trace: Option<String>,
+    },
+    /// List the recorded traces.
+    Ls {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a trace.
+    Rm {
+        /// The trace directory or name.
+        trace: String,
+    },
+    /// Print a trace's header as JSON.
+    Info {
+        /// The trace directory or name (default: the latest recording).
+        trace: Option<String>,
+    },
+    /// List the processes of a trace.
+    Ps {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// The trace directory or name (default: the latest recording).
+        trace: Option<String>,
+    },
+    /// Make a trace self-contained (copy every file it only links to).
+    Pack {
+        /// The trace directory or name (default: the latest recording).
+        trace: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Record {
+            output,
+            checksum,
+            command,
+        } => cmd_record(output, checksum, command),
+        Command::Replay { autopilot, trace } => cmd_replay(autopilot, trace),
+        Command::Dump {
+            json,
+            tid,
+            syscall,
+            from,
+            to,
+            trace,
+        } => dump::run(
+            trace.as_deref(),
+            &dump::Filter {
+                json,
+                tid,
+                syscalls: syscall,
+                from,
+                to,
+            },
+        ),
+        Command::Ls { json } => store_cmds::ls(json),
+        Command::Rm { trace } => store_cmds::rm(&trace),
+        Command::Info { trace } => store_cmds::info(trace.as_deref()),
+        Command::Ps { json, trace } => store_cmds::ps(trace.as_deref(), json),
+        Command::Pack { trace } => store_cmds::pack(trace.as_deref()),
+    };
+    match result {
+        Ok(status) => ExitCode::from((status & 0xff) as u8),
+        Err(e) => {
+            eprintln!("reel: {e:#}");
+            ExitCode::from(EXIT_REEL_FAILED)
+        }
+    }
+}
+
+/// Where PROG is, looked up in PATH as a shell would, or the shell-style
+/// status (126/127) with a message when it cannot be run.
+fn resolve_program(prog: &Path) -> std::result::Result<PathBuf, (i32, String)> {
+    let candidates: Vec<PathBuf> = if prog.as_os_str().as_bytes().contains(&b'/') {
+        vec![prog.to_path_buf()]
+    } else {
+        let path =
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path).map(|d| d.join(prog)).collect()
+    };
+    let mut not_executable = None;
+    for c in candidates {
+        let Ok(meta) = std::fs::metadata(&c) else {
+            continue;
+        };
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            return Ok(c);
+        }
+        not_executable.get_or_insert(c);
+    }
+    match not_executable {
+        Some(c) => Err((
+            EXIT_CANNOT_EXECUTE,
+            format!(
+                "{}: permission denied (not an executable file)",
+                c.display()
+            ),
+        )),
+        None => Err((
+            EXIT_NOT_FOUND,
+            format!("{}: command not found", prog.display()),
+        )),
+    }
+}
+
+fn lossy(s: &std::ffi::OsStr) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+fn cmd_record(output: Option<PathBuf>, checksum: bool, command: Vec<OsString>) -> Result<i32> {
+    let prog = Path::new(&command[0]);
+    let program = match resolve_program(prog) {
+        Ok(p) => p,
+        Err((status, msg)) => {
+            eprintln!("reel: {msg}");
+            return Ok(status);
+        }
+    };
+    let argv: Vec<String> = command.iter().map(|a| lossy(a)).collect();
+    let env: Vec<String> = std::env::vars_os()
+        .map(|(k, v)| format!("{}={}", lossy(&k), lossy(&v)))
+        .collect();
+    let store = reel_trace::TraceStore::open_default().context("opening the trace directory")?;
+    let (dir, in_store) = match output {
+        Some(dir) => (dir, false),
+        None => {
+            let name = prog
+                .file_name()
+                .map(lossy)
+                .unwrap_or_else(|| "trace".into());
+            (store.new_trace_dir(&name)?, true)
+        }
+    };
+    // CPUID answers differ between cores and cannot be trapped: bind the
+    // recording to one CPU, and replay to the same one.
+    let cpu = reel_sys::cpu::current_cpu();
+    let header = reel_record::header(&argv, &env, checksum, cpu);
+    let writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    if in_store {
+        store.set_latest(&dir)?;
+    }
+    let opts = reel_record::RecordOptions {
+        program,
+        argv,
+        env,
+        checksum,
+        cpu,
+    };
+    let outcome = reel_record::record(&opts, writer)
+        .with_context(|| format!("recording {} into {}", prog.display(), dir.display()))?;
+    Ok(outcome.exit.shell_status())
+}
+
+fn cmd_replay(autopilot: bool, trace: Option<String>) -> Result<i32> {
+    if !autopilot {
+        anyhow::bail!(
+            "replay under gdb is not built yet; use `reel replay -a` to replay without a debugger"
+        );
+    }
+    let store = reel_trace::TraceStore::open_default().context("opening the trace directory")?;
+    let dir = store.resolve(trace.as_deref())?;
+    let reader = reel_trace::TraceReader::open(&dir)?;
+    warn_if_other_cpu(reader.header());
+    if let Some(cpu) = reader.header().cpu_binding {
+        if !reel_sys::cpu::cpu_allowed(cpu) {
+            eprintln!("reel: warning: the recording ran on CPU {cpu}, which this replay may not use; CPUID answers may differ");
+        }
+    }
+    let outcome = reel_replay::replay(reader, reel_replay::ReplayOptions { echo: true })
+        .with_context(|| format!("replaying {}", dir.display()))?;
+    if !outcome.complete {
+        eprintln!(
+            "reel: the trace {} is incomplete (the recording was interrupted); replayed its {} events",
+            dir.display(),
+            outcome.events
+        );
+        return Ok(EXIT_REEL_FAILED as i32);
+    }
+    match outcome.exit {
+        Some(kind) => Ok(kind.shell_status()),
+        None => anyhow::bail!(
+            "the trace {} ends without the program's exit",
+            dir.display()
+        ),
+    }
+}
+
+/// glibc picks code paths from CPUID, which cannot be trapped here: replay on
+/// a different CPU may diverge, so say so up front.
+fn warn_if_other_cpu(header: &reel_trace::Header) {
+    let here = reel_record::cpu_identity();
+    if here.leaves != header.cpu.leaves || here.xcr0 != header.cpu.xcr0 {
+        let what = if here.brand == header.cpu.brand {
+            "a CPU with different CPUID results".to_string()
+        } else {
+            format!(
+                "a different CPU ({} rather than {})",
+                here.brand, header.cpu.brand
+            )
+        };
+        eprintln!(
+            "reel: warning: replaying on {what}; the program may take other code paths and diverge"
+        );
+    }
+}
