@@ -42,8 +42,9 @@ struct InSyscall {
     args: [u64; 6],
     site: SyscallSite,
     spec: Option<&'static SyscallSpec>,
-    /// For execve: the exec event was already written at PTRACE_EVENT_EXEC.
-    exec_done: bool,
+    /// The event was already written (at PTRACE_EVENT_EXEC for execve, at
+    /// the new-task stop for fork/clone): the exit stop adds nothing.
+    recorded: bool,
     /// For execve: the path and argv, read at entry.
     exec_args: Option<(String, Vec<String>)>,
 }
@@ -78,6 +79,8 @@ struct Recorder {
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
+    /// First stops of new tasks whose creation is not recorded yet.
+    held: HashMap<Tid, Stopped>,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -116,6 +119,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         root_pid: root,
         root_exit: None,
         events: 0,
+        held: HashMap::new(),
     };
     rec.task_info.insert(
         root,
@@ -202,16 +206,25 @@ impl Recorder {
     }
 
     fn on_stop(&mut self, st: Stopped) -> Result<()> {
+        let tid = st.tid();
+        if !self.task_info.contains_key(&tid) {
+            // A new task reports its first stop before its parent's fork
+            // event may have been seen: hold it until its creation is recorded,
+            // so that its events never precede that.
+            self.held.insert(tid, st);
+            return Ok(());
+        }
+        let pid = self.task_info[&tid].pid;
+        if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
+            e.insert(Memory::open(&st)?);
+        }
         match st.reason() {
             StopReason::Seccomp => self.on_syscall_entry(st),
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
             StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
             StopReason::GroupStop(_) => self.resume(st, Resume::Cont, None),
-            StopReason::NewTask { child } => Err(RecordError::Unsupported {
-                tid: st.tid(),
-                what: format!("created task {child}; process trees are not supported yet"),
-            }),
+            StopReason::NewTask { child } => self.on_new_task(st, child),
             StopReason::Signal(sig) => self.on_signal(st, sig),
         }
     }
@@ -264,7 +277,28 @@ impl Recorder {
             _ => None,
         };
         let exec_args = if special == Some(Special::Execve) {
-            Some(self.read_exec_args(&st, nr, &args)?)
+            let (path, argv) = self.read_exec_args(&st, nr, &args)?;
+            if let Some(what) = foreign_binary(tid, &path) {
+                // Fail the exec as a kernel without that ABI would, and say why.
+                eprintln!("reel: {path}: {what}; reel records x86-64 programs only");
+                regs.set_syscall_nr(u64::MAX);
+                regs.set_result(-(libc::ENOEXEC as i64));
+                st.set_regs(&regs)?;
+                let ev = SyscallEvent {
+                    tid,
+                    nr,
+                    args,
+                    result: -(libc::ENOEXEC as i64),
+                    site: Some(site),
+                    writes: Vec::new(),
+                    echo: None,
+                    mapped_file: None,
+                    checksum: None,
+                };
+                self.append(&Event::Syscall(ev), &[])?;
+                return self.resume(st, Resume::Cont, None);
+            }
+            Some((path, argv))
         } else {
             None
         };
@@ -291,7 +325,7 @@ impl Recorder {
                 args,
                 site,
                 spec,
-                exec_done: false,
+                recorded: false,
                 exec_args,
             });
         }
@@ -347,7 +381,7 @@ impl Recorder {
             .and_then(|t| t.syscall.as_mut());
         let (path, argv, site) = match pending {
             Some(sc) => {
-                sc.exec_done = true;
+                sc.recorded = true;
                 let (p, a) = sc.exec_args.clone().unwrap_or_default();
                 (p, a, Some(sc.site))
             }
@@ -384,21 +418,29 @@ impl Recorder {
             // A syscall-exit stop we did not ask for; just go on.
             None => return self.resume(st, Resume::Cont, None),
         };
-        if sc.exec_done {
+        if sc.recorded {
             return self.resume(st, Resume::Cont, None);
         }
         let result = st.regs()?.result();
+        self.append_syscall(&st, &sc, result)?;
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// Writes the event of syscall `sc` of the stopped task, which returned
+    /// `result`, with the memory it wrote.
+    fn append_syscall(&mut self, st: &Stopped, sc: &InSyscall, result: i64) -> Result<()> {
+        let tid = st.tid();
         let mut writes = Vec::new();
         let mut data = Vec::new();
         let mut echo = None;
         let mut mapped_file = None;
         if let Some(spec) = sc.spec {
             let mem = self.mem(tid)?;
-            let view = TaskMemory { task: &st, mem };
+            let view = TaskMemory { task: st, mem };
             for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view) {
                 let start = data.len();
                 data.resize(start + len as usize, 0);
-                if mem.read_into(&st, addr, &mut data[start..]).is_err() {
+                if mem.read_into(st, addr, &mut data[start..]).is_err() {
                     // The kernel wrote there, so it is mapped; a failure means
                     // our description of the call is wrong: keep what we can.
                     data.truncate(start);
@@ -419,7 +461,7 @@ impl Recorder {
             }
         }
         let checksum = if self.checksum {
-            Some(digest::writable_memory(&st, self.mem(tid)?)?)
+            Some(digest::writable_memory(st, self.mem(tid)?)?)
         } else {
             None
         };
@@ -435,7 +477,39 @@ impl Recorder {
             checksum,
         };
         self.append(&Event::Syscall(ev), &data)?;
-        self.resume(st, Resume::Cont, None)
+        Ok(())
+    }
+
+    /// fork/vfork/clone created `child`: the creating call's event is written
+    /// now, before the child can run, with the child's tid as its result.
+    fn on_new_task(&mut self, st: Stopped, child: Tid) -> Result<()> {
+        let tid = st.tid();
+        let parent_pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+        let sc = self.task_info.get_mut(&tid).and_then(|t| t.syscall.take());
+        let Some(mut sc) = sc else {
+            return Err(RecordError::Unsupported {
+                tid,
+                what: format!("created task {child} outside a syscall reel saw"),
+            });
+        };
+        let thread = sc.nr == libc::SYS_clone as u64 && sc.args[0] & libc::CLONE_THREAD as u64 != 0;
+        self.append_syscall(&st, &sc, child as i64)?;
+        sc.recorded = true;
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.syscall = Some(sc);
+        }
+        self.task_info.insert(
+            child,
+            Task {
+                pid: if thread { parent_pid } else { child },
+                syscall: None,
+            },
+        );
+        self.resume(st, Resume::Syscall, None)?;
+        if let Some(first) = self.held.remove(&child) {
+            self.on_stop(first)?;
+        }
+        Ok(())
     }
 
     /// Whether fd of task `tid` is the same open file as reel's stdout/stderr.
@@ -535,6 +609,32 @@ impl Recorder {
             [0x0f, 0x01, 0xf9] => Some(TscKind::Rdtscp),
             _ => None,
         })
+    }
+}
+
+/// Why the ELF file `path` (as seen by task `tid`) cannot run under reel, if
+/// it is a 32-bit or x32 program.
+fn foreign_binary(tid: Tid, path: &str) -> Option<String> {
+    let full = if path.starts_with('/') {
+        std::path::PathBuf::from(path)
+    } else {
+        std::path::Path::new(&format!("/proc/{tid}/cwd")).join(path)
+    };
+    let mut head = [0u8; 20];
+    use std::io::Read;
+    let mut f = std::fs::File::open(full).ok()?;
+    f.read_exact(&mut head).ok()?;
+    if &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    let machine = u16::from_le_bytes([head[18], head[19]]);
+    match (head[4], machine) {
+        (2, 62) => None,
+        (1, 3) => Some("a 32-bit (i386) program".into()),
+        (1, 62) => Some("an x32 program".into()),
+        (_, m) => Some(format!(
+            "an ELF program for another machine (e_machine {m})"
+        )),
     }
 }
 

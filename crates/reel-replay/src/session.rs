@@ -47,6 +47,35 @@ struct Task {
     exiting: bool,
     /// It is gone, with this status.
     gone: Option<ExitKind>,
+    /// Just created: its first (job-control) stop has not been collected.
+    initial: bool,
+    /// A tid to store in the new task's memory at its first stop
+    /// (CLONE_CHILD_SETTID: the kernel stored the replay's real tid there).
+    settid: Option<(u64, u32)>,
+    /// A signal reel sent it to replay a recorded asynchronous signal.
+    injected: Option<i32>,
+    /// Argument registers to give back to a new task at its first stop:
+    /// reel changed them to create it (vfork's wrapper keeps its return
+    /// address in rdi across the call).
+    restore_args: Option<[u64; 6]>,
+}
+
+impl Task {
+    fn new(real: i32, pid: Tid, initial: bool) -> Task {
+        Task {
+            real,
+            stopped: None,
+            fresh: false,
+            pending_signal: None,
+            pid,
+            exiting: false,
+            gone: None,
+            initial,
+            settid: None,
+            injected: None,
+            restore_args: None,
+        }
+    }
 }
 
 /// What a task did when resumed.
@@ -90,6 +119,15 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         events: r.event,
         complete,
     })
+}
+
+/// Whether a signal was caused by the instruction the task executed.
+fn is_synchronous(sig: i32, code: i32) -> bool {
+    code > 0
+        && matches!(
+            sig,
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
+        )
 }
 
 fn page_up(v: u64) -> u64 {
@@ -157,42 +195,85 @@ impl Replayer {
     }
 
     /// Runs the task to its next stop, unless it already sits at one that no
-    /// event has consumed.
+    /// event has consumed. Signals the replay did not cause itself (a real
+    /// SIGCHLD from a replayed child, say) are discarded: recorded
+    /// asynchronous signals are sent by reel at their recorded place.
     fn advance(&mut self, tid: Tid) -> Result<Next> {
+        let event = self.event;
         let t = self.task(tid)?;
         if let Some(kind) = t.gone {
             return Ok(Next::Gone(kind));
         }
-        let st = t.stopped.take().ok_or(ReplayError::Unsupported {
-            event: 0,
-            what: format!("task {tid} is not stopped"),
-        })?;
-        if t.fresh {
-            t.fresh = false;
-            return Ok(Next::Stop(st));
-        }
-        let sig = t.pending_signal.take();
         let real = t.real;
-        let how = if t.exiting {
+        let mut resume_with = None;
+        if t.initial {
+            t.initial = false;
+        } else {
+            let st = t.stopped.take().ok_or(ReplayError::Unsupported {
+                event,
+                what: format!("task {tid} is not stopped"),
+            })?;
+            if t.fresh {
+                t.fresh = false;
+                return Ok(Next::Stop(st));
+            }
+            resume_with = Some((st, t.pending_signal.take()));
+        }
+        let how = if self.task(tid)?.exiting {
             Resume::Cont
         } else {
             Resume::Sysemu
         };
-        self.tasks.insert(st.resume(how, sig)?);
+        if let Some((st, sig)) = resume_with {
+            self.tasks.insert(st.resume(how, sig)?);
+        }
         loop {
             match self.tasks.wait(Some(real))? {
-                Waited::Stopped(st) => match st.reason() {
-                    StopReason::Syscall | StopReason::Signal(_) => return Ok(Next::Stop(st)),
-                    // On the way out, or a job-control stop: keep going.
-                    StopReason::ExitEvent { .. } => {
-                        self.tasks.insert(st.resume(Resume::Cont, None)?)
+                Waited::Stopped(mut st) => match st.reason() {
+                    StopReason::Syscall => return Ok(Next::Stop(st)),
+                    StopReason::Signal(sig) => {
+                        let t = self.task(tid)?;
+                        if t.injected == Some(sig) {
+                            t.injected = None;
+                            return Ok(Next::Stop(st));
+                        }
+                        let info = st.siginfo()?;
+                        if is_synchronous(sig, info.si_code) {
+                            return Ok(Next::Stop(st));
+                        }
+                        self.tasks.insert(st.resume(how, None)?);
                     }
-                    _ => self.tasks.insert(st.resume(how, None)?),
+                    StopReason::GroupStop(_) => {
+                        self.first_stop(tid, &mut st)?;
+                        self.tasks.insert(st.resume(how, None)?);
+                    }
+                    // On the way out: keep going.
+                    _ => self.tasks.insert(st.resume(Resume::Cont, None)?),
                 },
                 Waited::Exited(_, code) => return Ok(self.mark_gone(tid, ExitKind::Exited(code))),
                 Waited::Signaled(_, sig) => return Ok(self.mark_gone(tid, ExitKind::Signaled(sig))),
             }
         }
+    }
+
+    /// Work for a task's first stop: its address space handle, and the tid
+    /// CLONE_CHILD_SETTID must show.
+    fn first_stop(&mut self, tid: Tid, st: &mut Stopped) -> Result<()> {
+        let t = self.task(tid)?;
+        let pid = t.pid;
+        let settid = t.settid.take();
+        if let Some(args) = t.restore_args.take() {
+            let mut regs = st.regs()?;
+            regs.set_args(args);
+            st.set_regs(&regs)?;
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
+            e.insert(Memory::open(st)?);
+        }
+        if let Some((addr, value)) = settid {
+            self.memories[&pid].write(st, addr, &value.to_le_bytes())?;
+        }
+        Ok(())
     }
 
     fn mark_gone(&mut self, tid: Tid, kind: ExitKind) -> Next {
@@ -254,18 +335,8 @@ impl Replayer {
             self.root = Some(ev.tid);
             let mem = Memory::open(&st)?;
             self.memories.insert(ev.tid, mem);
-            self.by_tid.insert(
-                ev.old_tid,
-                Task {
-                    real: st.tid(),
-                    stopped: None,
-                    fresh: false,
-                    pending_signal: None,
-                    pid: ev.tid,
-                    exiting: false,
-                    gone: None,
-                },
-            );
+            self.by_tid
+                .insert(ev.old_tid, Task::new(st.tid(), ev.tid, false));
             st
         } else {
             let st = self.expect_syscall(ev.old_tid, &format!("execve of {}", ev.path))?;
@@ -365,6 +436,10 @@ impl Replayer {
                     // The program sees the arguments it passed.
                     regs.set_args(args);
                 }
+            }
+            Some(Policy::Special(Special::Clone)) if ev.result > 0 => {
+                st = self.replay_clone(tid, st, ev)?;
+                regs = st.regs()?;
             }
             Some(Policy::Special(Special::Mmap)) if ev.result >= 0 => {
                 st = self.replay_mmap(tid, st, ev)?;
@@ -518,6 +593,94 @@ impl Replayer {
         Ok((st, result))
     }
 
+    /// Creates the task a fork/vfork/clone created at record time. It is
+    /// always created as a fork: a vfork child's replayed exec rebuilds its
+    /// address space, which must not be its parent's.
+    fn replay_clone(&mut self, tid: Tid, mut st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {
+        let mut regs = st.regs()?;
+        let nr = regs.syscall_nr();
+        let mut args = regs.args();
+        if nr == libc::SYS_clone as u64 {
+            args[0] &= !((libc::CLONE_VM | libc::CLONE_VFORK) as u64);
+        }
+        // Run it as clone (fork and vfork have no flags to adjust).
+        let flags = if nr == libc::SYS_clone as u64 {
+            args[0]
+        } else {
+            libc::SIGCHLD as u64
+        };
+        let settid =
+            (flags & libc::CLONE_CHILD_SETTID as u64 != 0 && args[3] != 0).then_some(args[3]);
+        args[0] = flags;
+        if nr != libc::SYS_clone as u64 {
+            args[1..].fill(0);
+        }
+        regs.set_args(args);
+        regs.set_ip(regs.ip() - 2);
+        regs.set_result(libc::SYS_clone);
+        regs.set_syscall_nr(u64::MAX);
+        st.set_regs(&regs)?;
+        let real = st.tid();
+        let mut child = None;
+        // Exit of the skipped call, entry of the re-issued one, the
+        // new-task event, then its exit.
+        let mut syscall_stops = 0;
+        while syscall_stops < 3 {
+            self.tasks.insert(st.resume(Resume::Syscall, None)?);
+            st = match self.tasks.wait(Some(real))? {
+                Waited::Stopped(s) => s,
+                Waited::Exited(_, c) => {
+                    self.mark_gone(tid, ExitKind::Exited(c));
+                    return Err(self.diverged(
+                        tid,
+                        "fork to complete",
+                        format!("the task exited with {c}"),
+                    ));
+                }
+                Waited::Signaled(_, sig) => {
+                    self.mark_gone(tid, ExitKind::Signaled(sig));
+                    return Err(self.diverged(
+                        tid,
+                        "fork to complete",
+                        format!("the task was killed by signal {sig}"),
+                    ));
+                }
+            };
+            match st.reason() {
+                StopReason::Syscall => syscall_stops += 1,
+                StopReason::NewTask { child: c } => child = Some(c),
+                other => {
+                    let what = format!("stopped with {other:?} while forking");
+                    self.park(tid, st)?;
+                    return Err(self.diverged(tid, "fork to complete", what));
+                }
+            }
+        }
+        let Some(child) = child else {
+            let r = st.regs()?.result();
+            self.park(tid, st)?;
+            return Err(self.diverged(
+                tid,
+                format!("fork to create task {}", ev.result),
+                format!("it returned {r}"),
+            ));
+        };
+        // Give back the arguments the program passed.
+        let mut regs = st.regs()?;
+        regs.set_args(ev.args);
+        st.set_regs(&regs)?;
+        let rec_child = ev.result as Tid;
+        let parent_pid = self.task(tid)?.pid;
+        let mut task = Task::new(child, rec_child, true);
+        task.settid = settid.map(|a| (a, rec_child as u32));
+        task.restore_args = Some(ev.args);
+        self.by_tid.insert(rec_child, task);
+        if let Some(b) = self.brks.get(&parent_pid).copied() {
+            self.brks.insert(rec_child, b);
+        }
+        Ok(st)
+    }
+
     fn replay_mmap(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {
         let [_, len, prot, flags, _, offset] = ev.args;
         let addr = ev.result as u64;
@@ -646,7 +809,9 @@ impl Replayer {
             SignalDelivery::DeterministicPoint => {
                 // The signal came from outside the program's own instructions:
                 // send it now, between the same two events as recorded.
-                let real = self.task(tid)?.real;
+                let t = self.task(tid)?;
+                t.injected = Some(ev.signo);
+                let real = t.real;
                 reel_sys::send_signal(real, ev.signo)?;
                 match self.advance(tid)? {
                     Next::Stop(mut st) if st.reason() == StopReason::Signal(ev.signo) => {

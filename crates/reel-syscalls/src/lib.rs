@@ -92,6 +92,10 @@ pub enum Special {
     Exit,
     /// exit_group: the process ends.
     ExitGroup,
+    /// fork, vfork, clone (of a process, not a thread): a new task. Replay
+    /// creates it with fork semantics (a vfork child gets its own copy of
+    /// memory, so that replaying its exec cannot touch the parent's).
+    Clone,
     /// mremap: replay runs it, forcing the recorded new address when the
     /// kernel was allowed to move the mapping.
     Mremap,
@@ -210,6 +214,7 @@ pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
 /// - `arch_prctl(ARCH_SET_CPUID)` is refused with ENODEV, what kernels without
 ///   CPUID faulting return, because reel may use CPUID faulting itself.
 /// - `semctl(GETALL)` is unsupported: how much it writes depends on the set.
+/// - `clone(CLONE_THREAD)` (a new thread) is unsupported for now.
 pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
     const PR_SET_SECCOMP: u32 = 22;
     const PR_SET_TSC: u32 = 26;
@@ -227,6 +232,8 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
             errno: libc::ENODEV,
         },
         (libc::SYS_semctl, _) if args[2] as u32 & !IPC_64 == GETALL => Policy::Unsupported,
+        // Threads come with the scheduler that runs one at a time.
+        (libc::SYS_clone, _) if args[0] & libc::CLONE_THREAD as u64 != 0 => Policy::Unsupported,
         _ => spec.policy,
     }
 }

@@ -792,3 +792,17 @@ pub(crate) fn ioctl(args: &[u64; 6], result: i64, mem: &dyn TraceeMemory) -> Vec
         Vec::new()
     }
 }
+
+/// clone with CLONE_PARENT_SETTID stores the child's tid at `args[2]` in the
+/// parent (x86-64 argument order: flags, stack, parent_tid, child_tid, tls).
+pub(crate) fn clone_parent_tid(
+    args: &[u64; 6],
+    result: i64,
+    _: &dyn TraceeMemory,
+) -> Vec<(u64, u64)> {
+    if result > 0 && args[0] & libc::CLONE_PARENT_SETTID as u64 != 0 && args[2] != 0 {
+        vec![(args[2], 4)]
+    } else {
+        Vec::new()
+    }
+}

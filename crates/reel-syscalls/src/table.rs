@@ -204,9 +204,11 @@ const ROWS: &[SyscallSpec] = &[
     sys(54, "setsockopt", &[Fd, Int, Int, Ptr, Int]),
     sys(55, "getsockopt", &[Fd, Int, Int, Ptr, Ptr]).writes(Custom(o::getsockopt)),
     // Process creation comes with the multi-process work.
-    sys(56, "clone", &[Hex, Ptr, Ptr, Ptr, Hex]).unsupported(),
-    sys(57, "fork", &[]).unsupported(),
-    sys(58, "vfork", &[]).unsupported(),
+    sys(56, "clone", &[Hex, Ptr, Ptr, Ptr, Hex])
+        .special(Special::Clone)
+        .writes(Custom(o::clone_parent_tid)),
+    sys(57, "fork", &[]).special(Special::Clone),
+    sys(58, "vfork", &[]).special(Special::Clone),
     sys(59, "execve", &[Path, Ptr, Ptr]).special(Special::Execve),
     sys(60, "exit", &[Int]).special(Special::Exit),
     sys(61, "wait4", &[Int, Ptr, Hex, Ptr])
@@ -573,7 +575,8 @@ const ROWS: &[SyscallSpec] = &[
     sys(432, "fsmount", &[Fd, Hex, Hex]),
     sys(433, "fspick", &[Fd, Path, Hex]),
     sys(434, "pidfd_open", &[Int, Hex]),
-    sys(435, "clone3", &[Ptr, Int]).unsupported(),
+    // glibc falls back to clone, whose flags are in registers.
+    sys(435, "clone3", &[Ptr, Int]).refuse(ENOSYS),
     sys(436, "close_range", &[Fd, Fd, Hex]),
     sys(437, "openat2", &[Fd, Path, Ptr, Int]).blocks(),
     sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),

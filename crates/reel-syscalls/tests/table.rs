@@ -160,7 +160,17 @@ fn policies_of_note() {
         );
     }
     assert_eq!(policy("ptrace"), Policy::Refuse { errno: libc::EPERM });
-    for n in ["clone", "clone3", "fork", "vfork", "shmat", "io_setup"] {
+    for n in ["clone", "fork", "vfork"] {
+        assert_eq!(policy(n), Policy::Special(Special::Clone), "{n}");
+    }
+    // glibc falls back from clone3 to clone, whose flags reel can see.
+    assert_eq!(
+        policy("clone3"),
+        Policy::Refuse {
+            errno: libc::ENOSYS
+        }
+    );
+    for n in ["shmat", "io_setup"] {
         assert_eq!(policy(n), Policy::Unsupported, "{n}");
     }
     for n in [
