@@ -94,6 +94,7 @@ struct Replayer {
     root: Option<Tid>,
     root_exit: Option<ExitKind>,
     event: u64,
+    warned_interrupted: bool,
 }
 
 /// Replays the trace read by `reader`.
@@ -108,6 +109,7 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         root: None,
         root_exit: None,
         event: 0,
+        warned_interrupted: false,
     };
     let result = r.run();
     // Whatever happened, no replayed task outlives the replay.
@@ -789,48 +791,79 @@ impl Replayer {
 
     fn on_signal(&mut self, ev: &SignalEvent) -> Result<()> {
         let tid = ev.tid;
-        let expected = format!("signal {} at {:#x}", ev.signo, ev.rip);
+        let expected = format!(
+            "signal {} at {:#x}",
+            reel_syscalls::signal_name(ev.signo),
+            ev.rip
+        );
         match ev.delivery {
-            SignalDelivery::Synchronous => match self.advance(tid)? {
-                Next::Stop(st) if st.reason() == StopReason::Signal(ev.signo) => {
-                    let t = self.task(tid)?;
-                    t.pending_signal = Some(ev.signo);
-                    self.park(tid, st)
+            SignalDelivery::Synchronous => {}
+            SignalDelivery::BeforeSyscall => {
+                // Recorded at a syscall entry: reach the same entry, then
+                // back up before the instruction as the recorder did.
+                let mut st = self.expect_syscall(tid, &expected)?;
+                let mut regs = st.regs()?;
+                let nr = regs.syscall_nr();
+                regs.set_ip(regs.ip() - 2);
+                regs.set_result(nr as i64);
+                regs.set_syscall_nr(u64::MAX);
+                st.set_regs(&regs)?;
+                self.park(tid, st)?;
+                self.send_recorded(tid, ev.signo)?;
+            }
+            SignalDelivery::AfterSyscall | SignalDelivery::DefaultAction => {
+                self.send_recorded(tid, ev.signo)?;
+            }
+            SignalDelivery::Interrupted => {
+                if !self.warned_interrupted {
+                    self.warned_interrupted = true;
+                    eprintln!(
+                        "reel: warning: event {}: signal {} was delivered where reel interrupted a task that made no syscall; \
+                         the replay delivers it after the same event, not necessarily at the same instruction",
+                        self.event,
+                        reel_syscalls::signal_name(ev.signo)
+                    );
                 }
-                Next::Stop(st) => {
-                    let actual = self.describe_stop(&st);
-                    self.park(tid, st)?;
-                    Err(self.diverged(tid, expected, actual))
-                }
-                Next::Gone(k) => {
-                    Err(self.diverged(tid, expected, format!("the task ended ({k:?})")))
-                }
-            },
-            SignalDelivery::DeterministicPoint => {
-                // The signal came from outside the program's own instructions:
-                // send it now, between the same two events as recorded.
-                let t = self.task(tid)?;
-                t.injected = Some(ev.signo);
-                let real = t.real;
-                reel_sys::send_signal(real, ev.signo)?;
-                match self.advance(tid)? {
-                    Next::Stop(mut st) if st.reason() == StopReason::Signal(ev.signo) => {
-                        st.set_siginfo_bytes(&ev.siginfo)?;
-                        let t = self.task(tid)?;
-                        t.pending_signal = Some(ev.signo);
-                        self.park(tid, st)
-                    }
-                    Next::Stop(st) => {
-                        let actual = self.describe_stop(&st);
-                        self.park(tid, st)?;
-                        Err(self.diverged(tid, expected, actual))
-                    }
-                    Next::Gone(k) => {
-                        Err(self.diverged(tid, expected, format!("the task ended ({k:?})")))
-                    }
-                }
+                self.send_recorded(tid, ev.signo)?;
             }
         }
+        match self.advance(tid)? {
+            Next::Stop(mut st) if st.reason() == StopReason::Signal(ev.signo) => {
+                if ev.delivery != SignalDelivery::Synchronous {
+                    st.set_siginfo_bytes(&ev.siginfo)?;
+                }
+                let ip = st.regs()?.ip();
+                // Signals delivered where they happened to arrive are only
+                // placed between the same two events.
+                let placed_exactly = !matches!(
+                    ev.delivery,
+                    SignalDelivery::DefaultAction | SignalDelivery::Interrupted
+                );
+                if placed_exactly && ip != ev.rip {
+                    let actual = format!("it arrived at {ip:#x}");
+                    self.park(tid, st)?;
+                    return Err(self.diverged(tid, expected, actual));
+                }
+                self.task(tid)?.pending_signal = Some(ev.signo);
+                self.park(tid, st)
+            }
+            Next::Stop(st) => {
+                let actual = self.describe_stop(&st);
+                self.park(tid, st)?;
+                Err(self.diverged(tid, expected, actual))
+            }
+            Next::Gone(k) => Err(self.diverged(tid, expected, format!("the task ended ({k:?})"))),
+        }
+    }
+
+    /// Sends a recorded asynchronous signal to the replayed task; its
+    /// delivery stop is then expected (and not mistaken for a stray signal).
+    fn send_recorded(&mut self, tid: Tid, signo: i32) -> Result<()> {
+        let t = self.task(tid)?;
+        t.injected = Some(signo);
+        let real = t.real;
+        reel_sys::send_signal(real, signo)?;
+        Ok(())
     }
 
     fn on_exit(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {

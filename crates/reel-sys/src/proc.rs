@@ -115,6 +115,61 @@ pub fn own_fd_identity(fd: i32) -> Option<(u64, u64)> {
     fd_identity(std::process::id() as i32, fd)
 }
 
+/// A process's signal dispositions, as bit masks (bit N-1 for signal N).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignalMasks {
+    /// Signals with a handler installed.
+    pub caught: u64,
+    /// Signals set to SIG_IGN.
+    pub ignored: u64,
+    /// Signals the thread blocks.
+    pub blocked: u64,
+    /// Signals pending for the thread or its process.
+    pub pending: u64,
+}
+
+impl SignalMasks {
+    /// Whether signal `sig` has a handler.
+    pub fn caught(&self, sig: i32) -> bool {
+        (1..=64).contains(&sig) && self.caught & (1 << (sig - 1)) != 0
+    }
+    /// Whether some pending signal is not blocked (it is delivered on the
+    /// thread's next return to user space).
+    pub fn deliverable(&self) -> bool {
+        self.pending & !self.blocked != 0
+    }
+    /// Whether signal `sig` is set to SIG_IGN.
+    pub fn ignored(&self, sig: i32) -> bool {
+        (1..=64).contains(&sig) && self.ignored & (1 << (sig - 1)) != 0
+    }
+}
+
+/// The signal dispositions of thread `tid` (`/proc/TID/status`).
+pub fn signal_masks(tid: i32) -> Result<SignalMasks> {
+    let path = format!("/proc/{tid}/status");
+    let text = std::fs::read_to_string(&path).map_err(|source| SysError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let mut m = SignalMasks::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let Ok(bits) = u64::from_str_radix(value.trim(), 16) else {
+            continue;
+        };
+        match key {
+            "SigCgt" => m.caught = bits,
+            "SigIgn" => m.ignored = bits,
+            "SigBlk" => m.blocked = bits,
+            "SigPnd" | "ShdPnd" => m.pending |= bits,
+            _ => {}
+        }
+    }
+    Ok(m)
+}
+
 /// Path a tracee's file descriptor refers to (for display).
 pub fn fd_path(pid: i32, fd: i32) -> String {
     std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))

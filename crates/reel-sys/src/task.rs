@@ -323,27 +323,68 @@ impl TaskSet {
     /// waits for that task only).
     pub fn wait(&mut self, only: Option<i32>) -> Result<Waited> {
         loop {
+            if let Some(w) = self.wait_flags(only, 0)? {
+                return Ok(w);
+            }
+        }
+    }
+
+    /// Like [`TaskSet::wait`] for any task, but gives up after `timeout`
+    /// (polling: only used while reel holds a signal for a task that may be
+    /// running without making syscalls).
+    pub fn wait_timeout(&mut self, timeout: std::time::Duration) -> Result<Option<Waited>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(w) = self.wait_flags(None, libc::WNOHANG)? {
+                return Ok(Some(w));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+    }
+
+    /// Stops a running task with PTRACE_INTERRUPT; it reports a
+    /// [`StopReason::GroupStop`] stop through [`TaskSet::wait`].
+    pub fn interrupt(&mut self, tid: i32) -> Result<()> {
+        if !self.running.contains_key(&tid) {
+            return Ok(());
+        }
+        // SAFETY: plain ptrace request on a seized tracee.
+        let r = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0) };
+        if r < 0 && Errno::last() != Errno::ESRCH {
+            return Err(ptrace_err("INTERRUPT", Pid::from_raw(tid))(Errno::last()));
+        }
+        Ok(())
+    }
+
+    fn wait_flags(&mut self, only: Option<i32>, flags: libc::c_int) -> Result<Option<Waited>> {
+        {
             let mut status: libc::c_int = 0;
             // SAFETY: waitpid writes the status into our local.
-            let r = unsafe { libc::waitpid(only.unwrap_or(-1), &mut status, libc::__WALL) };
+            let r = unsafe { libc::waitpid(only.unwrap_or(-1), &mut status, libc::__WALL | flags) };
+            if r == 0 {
+                return Ok(None);
+            }
             if r < 0 {
                 let e = Errno::last();
                 if e == Errno::EINTR {
-                    continue;
+                    return Ok(None);
                 }
                 return Err(SysError::os("waitpid for tracees", e));
             }
             let tid = Pid::from_raw(r);
             if libc::WIFEXITED(status) {
                 self.running.remove(&r);
-                return Ok(Waited::Exited(r, libc::WEXITSTATUS(status)));
+                return Ok(Some(Waited::Exited(r, libc::WEXITSTATUS(status))));
             }
             if libc::WIFSIGNALED(status) {
                 self.running.remove(&r);
-                return Ok(Waited::Signaled(r, libc::WTERMSIG(status)));
+                return Ok(Some(Waited::Signaled(r, libc::WTERMSIG(status))));
             }
             if !libc::WIFSTOPPED(status) {
-                continue;
+                return Ok(None);
             }
             let sig = libc::WSTOPSIG(status);
             let event = (status >> 16) & 0xff;
@@ -372,7 +413,7 @@ impl TaskSet {
             // A stop of a task we did not resume (a new child reporting its
             // first stop) is still a stop; the session decides what it is.
             self.running.remove(&r);
-            return Ok(Waited::Stopped(Stopped::new(tid, reason)));
+            Ok(Some(Waited::Stopped(Stopped::new(tid, reason))))
         }
     }
 }

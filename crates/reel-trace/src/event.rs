@@ -160,13 +160,28 @@ impl ExitKind {
     }
 }
 
-/// How a signal reached the tracee.
+/// Where a signal was delivered, which says how replay delivers it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignalDelivery {
-    /// Raised by the instruction the thread was executing (a fault).
+    /// Raised by the instruction the thread was executing (a fault): replay
+    /// raises it the same way.
     Synchronous,
-    /// Held by reel and delivered at the thread's next deterministic point.
-    DeterministicPoint,
+    /// It interrupted a blocking syscall and was delivered as that call
+    /// returned (EINTR, or restarted after the handler): right after the
+    /// task's previous event.
+    AfterSyscall,
+    /// It arrived while the thread ran; reel held it and delivered it at the
+    /// thread's next syscall, before that call runs (the call is made again
+    /// when the handler returns).
+    BeforeSyscall,
+    /// No handler ran (the default action: terminate, dump core, stop):
+    /// delivered where it arrived, after the task's previous event.
+    DefaultAction,
+    /// The thread made no syscall for too long while reel held the signal;
+    /// reel interrupted it and delivered it there. Replay delivers it after
+    /// the same event, which is not the same instruction until landmarks
+    /// pin the point down.
+    Interrupted,
 }
 
 /// A signal delivered to a task.

@@ -8,9 +8,11 @@ use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, 
 use reel_syscalls::{Emit, Policy, Special, SyscallSpec, TraceeMemory};
 use reel_trace::{
     CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, MappedFile, MemWrite,
-    SignalDelivery, SignalEvent, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
+    SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
 };
 use std::collections::{HashMap, HashSet};
+
+mod signals;
 use std::ffi::CString;
 use std::path::PathBuf;
 
@@ -53,6 +55,37 @@ struct Task {
     /// Thread-group id (the process).
     pid: Tid,
     syscall: Option<InSyscall>,
+    /// Signals reel holds for delivery at the task's next syscall.
+    held: std::collections::VecDeque<HeldSignal>,
+    /// A signal reel sent to the task itself and whose delivery it awaits.
+    injecting: Option<(HeldSignal, SignalDelivery)>,
+    /// The task's last syscall was interrupted: the signal-delivery stop
+    /// that follows is at that deterministic point.
+    after_interrupt: bool,
+    /// reel stopped the task with PTRACE_INTERRUPT to deliver a held signal.
+    interrupted: bool,
+}
+
+impl Task {
+    fn new(pid: Tid) -> Task {
+        Task {
+            pid,
+            syscall: None,
+            held: Default::default(),
+            injecting: None,
+            after_interrupt: false,
+            interrupted: false,
+        }
+    }
+}
+
+/// An asynchronous signal as it arrived.
+#[derive(Debug, Clone)]
+struct HeldSignal {
+    signo: i32,
+    siginfo: Vec<u8>,
+    /// When it arrived (a task that makes no syscall gets it after a while).
+    since: std::time::Instant,
 }
 
 /// Tracee memory as the syscall table's output functions see it.
@@ -121,13 +154,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         events: 0,
         held: HashMap::new(),
     };
-    rec.task_info.insert(
-        root,
-        Task {
-            pid: root,
-            syscall: None,
-        },
-    );
+    rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);
     rec.on_stop(first)?;
     let run = rec.run();
@@ -162,7 +189,18 @@ pub(crate) fn now_ms() -> u64 {
 impl Recorder {
     fn run(&mut self) -> Result<()> {
         while !self.task_info.is_empty() {
-            match self.tasks.wait(None)? {
+            let waited = if self.task_info.values().any(|t| !t.held.is_empty()) {
+                match self.tasks.wait_timeout(signals::HOLD_LIMIT)? {
+                    Some(w) => w,
+                    None => {
+                        self.interrupt_overdue()?;
+                        continue;
+                    }
+                }
+            } else {
+                self.tasks.wait(None)?
+            };
+            match waited {
                 Waited::Stopped(st) => self.on_stop(st)?,
                 Waited::Exited(tid, code) => self.on_gone(tid, ExitKind::Exited(code))?,
                 Waited::Signaled(tid, sig) => self.on_gone(tid, ExitKind::Signaled(sig))?,
@@ -223,7 +261,7 @@ impl Recorder {
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
             StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
-            StopReason::GroupStop(_) => self.resume(st, Resume::Cont, None),
+            StopReason::GroupStop(_) => self.on_group_stop(st),
             StopReason::NewTask { child } => self.on_new_task(st, child),
             StopReason::Signal(sig) => self.on_signal(st, sig),
         }
@@ -231,6 +269,12 @@ impl Recorder {
 
     fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
         let tid = st.tid();
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.after_interrupt = false;
+        }
+        if self.task_info.get(&tid).is_some_and(|t| !t.held.is_empty()) {
+            return self.deliver_before_syscall(st);
+        }
         let mut regs = st.regs()?;
         let nr = regs.syscall_nr();
         let args = regs.args();
@@ -423,6 +467,15 @@ impl Recorder {
         }
         let result = st.regs()?.result();
         self.append_syscall(&st, &sc, result)?;
+        // A signal that is deliverable as the call returns is delivered
+        // right after its event: a deterministic point.
+        let deliverable_now = signals::interrupted_result(result)
+            || (signals::may_raise_for_caller(sc.nr) && proc::signal_masks(tid)?.deliverable());
+        if deliverable_now {
+            if let Some(t) = self.task_info.get_mut(&tid) {
+                t.after_interrupt = true;
+            }
+        }
         self.resume(st, Resume::Cont, None)
     }
 
@@ -498,13 +551,8 @@ impl Recorder {
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.syscall = Some(sc);
         }
-        self.task_info.insert(
-            child,
-            Task {
-                pid: if thread { parent_pid } else { child },
-                syscall: None,
-            },
-        );
+        self.task_info
+            .insert(child, Task::new(if thread { parent_pid } else { child }));
         self.resume(st, Resume::Syscall, None)?;
         if let Some(first) = self.held.remove(&child) {
             self.on_stop(first)?;
@@ -547,57 +595,6 @@ impl Recorder {
         }
         let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
         Ok(Some(MappedFile { file, path }))
-    }
-
-    fn on_signal(&mut self, mut st: Stopped, sig: i32) -> Result<()> {
-        let tid = st.tid();
-        if sig == libc::SIGSEGV {
-            if let Some(kind) = self.tsc_instruction(&st)? {
-                let mut regs = st.regs()?;
-                let value = cpu::rdtsc();
-                let (aux, len) = match kind {
-                    TscKind::Rdtsc => (0, 2),
-                    TscKind::Rdtscp => (cpu::tsc_aux(), 3),
-                };
-                let rip = regs.ip();
-                regs.set_tsc(value, (kind == TscKind::Rdtscp).then_some(aux));
-                regs.set_ip(rip + len);
-                st.set_regs(&regs)?;
-                self.append(
-                    &Event::Tsc {
-                        tid,
-                        kind,
-                        value,
-                        aux,
-                        rip,
-                    },
-                    &[],
-                )?;
-                return self.resume(st, Resume::Cont, None);
-            }
-        }
-        let code = st.siginfo()?.si_code;
-        let raw = st.siginfo_bytes()?;
-        let delivery = if code > 0
-            && matches!(
-                sig,
-                libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
-            ) {
-            SignalDelivery::Synchronous
-        } else {
-            SignalDelivery::DeterministicPoint
-        };
-        let rip = st.regs()?.ip();
-        let ev = SignalEvent {
-            tid,
-            signo: sig,
-            code,
-            siginfo: raw,
-            delivery,
-            rip,
-        };
-        self.append(&Event::Signal(ev), &[])?;
-        self.resume(st, Resume::Cont, Some(sig))
     }
 
     /// Whether the faulting instruction is RDTSC or RDTSCP (trapped by PR_SET_TSC).

@@ -1,0 +1,229 @@
+//! Signals at record time. Synchronous ones (faults) are delivered where
+//! they happen. An asynchronous one is delivered at a deterministic point:
+//! as the syscall it interrupted returns, or — when it arrives while the
+//! task computes — held and delivered just before the task's next syscall.
+//! Signals whose default action runs no program code are delivered at once.
+
+use super::{HeldSignal, Recorder};
+use crate::Result;
+use reel_sys::{cpu, proc, Resume, Stopped};
+use reel_trace::{Event, SignalDelivery, SignalEvent, TscKind};
+use std::time::{Duration, Instant};
+
+/// How long a held signal waits for its task's next syscall before reel
+/// interrupts the task and delivers it where it is.
+pub(super) const HOLD_LIMIT: Duration = Duration::from_millis(100);
+
+/// Results with which the kernel reports a syscall cut short by a signal.
+pub(super) fn interrupted_result(result: i64) -> bool {
+    const ERESTARTSYS: i64 = 512;
+    const ERESTARTNOINTR: i64 = 513;
+    const ERESTARTNOHAND: i64 = 514;
+    const ERESTART_RESTARTBLOCK: i64 = 516;
+    matches!(
+        -result,
+        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK
+    ) || result == -(libc::EINTR as i64)
+}
+
+/// Whether syscall `nr` can make a signal deliverable to its caller as it
+/// returns: one sent to itself, or one it unblocks.
+pub(super) fn may_raise_for_caller(nr: u64) -> bool {
+    [
+        libc::SYS_kill,
+        libc::SYS_tkill,
+        libc::SYS_tgkill,
+        libc::SYS_rt_sigqueueinfo,
+        libc::SYS_rt_tgsigqueueinfo,
+        libc::SYS_rt_sigprocmask,
+        libc::SYS_rt_sigreturn,
+        libc::SYS_sigaltstack,
+    ]
+    .contains(&(nr as i64))
+}
+
+/// Whether a signal was caused by the instruction the task executed.
+fn synchronous(sig: i32, code: i32) -> bool {
+    code > 0
+        && matches!(
+            sig,
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
+        )
+}
+
+/// Signals whose default action is to do nothing.
+fn ignored_by_default(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
+    )
+}
+
+impl Recorder {
+    /// A signal-delivery stop.
+    pub(super) fn on_signal(&mut self, mut st: Stopped, sig: i32) -> Result<()> {
+        let tid = st.tid();
+        if sig == libc::SIGSEGV {
+            if let Some(kind) = self.tsc_instruction(&st)? {
+                return self.emulate_tsc(st, kind);
+            }
+        }
+        // The signal reel sent to deliver a held one.
+        let injecting = self
+            .task_info
+            .get_mut(&tid)
+            .and_then(|t| t.injecting.take());
+        if let Some((held, delivery)) = injecting {
+            if held.signo == sig {
+                st.set_siginfo_bytes(&held.siginfo)?;
+                return self.deliver(st, sig, delivery);
+            }
+            // Another signal came first: keep waiting for ours.
+            if let Some(t) = self.task_info.get_mut(&tid) {
+                t.injecting = Some((held, delivery));
+            }
+        }
+        let code = st.siginfo()?.si_code;
+        if synchronous(sig, code) {
+            return self.deliver(st, sig, SignalDelivery::Synchronous);
+        }
+        let after_interrupt = self
+            .task_info
+            .get_mut(&tid)
+            .map(|t| std::mem::take(&mut t.after_interrupt))
+            .unwrap_or(false);
+        if after_interrupt {
+            return self.deliver(st, sig, SignalDelivery::AfterSyscall);
+        }
+        let masks = proc::signal_masks(tid)?;
+        if !masks.caught(sig) {
+            if masks.ignored(sig) || ignored_by_default(sig) {
+                // Nothing happens natively; nothing to record or replay.
+                return self.resume(st, Resume::Cont, None);
+            }
+            return self.deliver(st, sig, SignalDelivery::DefaultAction);
+        }
+        // A handler would run at whatever instruction the task is at: hold
+        // the signal for the task's next syscall.
+        let held = HeldSignal {
+            signo: sig,
+            siginfo: st.siginfo_bytes()?,
+            since: Instant::now(),
+        };
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.held.push_back(held);
+        }
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// Records the delivery of `sig` at this stop and delivers it.
+    fn deliver(&mut self, st: Stopped, sig: i32, delivery: SignalDelivery) -> Result<()> {
+        let ev = SignalEvent {
+            tid: st.tid(),
+            signo: sig,
+            code: st.siginfo()?.si_code,
+            siginfo: st.siginfo_bytes()?,
+            delivery,
+            rip: st.regs()?.ip(),
+        };
+        self.append(&Event::Signal(ev), &[])?;
+        self.resume(st, Resume::Cont, Some(sig))
+    }
+
+    /// At a syscall entry of a task with a held signal: turn the clock back
+    /// to just before the `syscall` instruction and deliver the signal there;
+    /// the program makes the call again when its handler returns.
+    pub(super) fn deliver_before_syscall(&mut self, mut st: Stopped) -> Result<()> {
+        let tid = st.tid();
+        let Some(t) = self.task_info.get_mut(&tid) else {
+            return self.resume(st, Resume::Cont, None);
+        };
+        if let Some((stale, _)) = t.injecting.take() {
+            // The signal reel sent was not delivered before the task got here
+            // (the program blocked it meanwhile): the kernel keeps it pending.
+            eprintln!(
+                "reel: warning: signal {} to task {tid} was blocked before reel could deliver it; its replay may not be exact",
+                stale.signo
+            );
+        }
+        let Some(held) = t.held.pop_front() else {
+            return self.resume(st, Resume::Cont, None);
+        };
+        let mut regs = st.regs()?;
+        let nr = regs.syscall_nr();
+        regs.set_ip(regs.ip() - 2);
+        regs.set_result(nr as i64);
+        regs.set_syscall_nr(u64::MAX);
+        st.set_regs(&regs)?;
+        let signo = held.signo;
+        t.injecting = Some((held, SignalDelivery::BeforeSyscall));
+        reel_sys::send_signal(tid, signo)?;
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// Tasks that held a signal for too long without making a syscall are
+    /// interrupted, so it can be delivered where they are.
+    pub(super) fn interrupt_overdue(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let overdue: Vec<_> = self
+            .task_info
+            .iter_mut()
+            .filter(|(_, t)| {
+                !t.interrupted
+                    && t.held
+                        .front()
+                        .is_some_and(|h| now.duration_since(h.since) >= HOLD_LIMIT)
+            })
+            .map(|(tid, t)| {
+                t.interrupted = true;
+                *tid
+            })
+            .collect();
+        for tid in overdue {
+            self.tasks.interrupt(tid)?;
+        }
+        Ok(())
+    }
+
+    /// A group-stop or PTRACE_INTERRUPT stop.
+    pub(super) fn on_group_stop(&mut self, st: Stopped) -> Result<()> {
+        let tid = st.tid();
+        let Some(t) = self.task_info.get_mut(&tid) else {
+            return self.resume(st, Resume::Cont, None);
+        };
+        if std::mem::take(&mut t.interrupted) {
+            if let Some(held) = t.held.pop_front() {
+                let signo = held.signo;
+                t.injecting = Some((held, SignalDelivery::Interrupted));
+                reel_sys::send_signal(tid, signo)?;
+            }
+        }
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// RDTSC/RDTSCP faulted under PR_SET_TSC: answer with the real counter.
+    fn emulate_tsc(&mut self, mut st: Stopped, kind: TscKind) -> Result<()> {
+        let tid = st.tid();
+        let mut regs = st.regs()?;
+        let value = cpu::rdtsc();
+        let (aux, len) = match kind {
+            TscKind::Rdtsc => (0, 2),
+            TscKind::Rdtscp => (cpu::tsc_aux(), 3),
+        };
+        let rip = regs.ip();
+        regs.set_tsc(value, (kind == TscKind::Rdtscp).then_some(aux));
+        regs.set_ip(rip + len);
+        st.set_regs(&regs)?;
+        self.append(
+            &Event::Tsc {
+                tid,
+                kind,
+                value,
+                aux,
+                rip,
+            },
+            &[],
+        )?;
+        self.resume(st, Resume::Cont, None)
+    }
+}
