@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod case;
+
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
