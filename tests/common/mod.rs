@@ -221,7 +221,7 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(name: &str) -> Sandbox {
         let dir = tempfile::Builder::new()
-            .prefix(&format!("reel-test-{name}-"))
+            .prefix(&format!("reel-test-{}-", name.replace('/', "-")))
             .tempdir()
             .expect("create temp dir");
         Sandbox { dir }
