@@ -292,4 +292,3 @@ pub fn run_program(name: &str) {
     let bin = compile_c(&src, bins.path());
     check_case(name, &[bin.to_string_lossy().into_owned()], &spec);
 }
-

@@ -123,24 +123,8 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
     })
 }
 
-/// Whether a signal was caused by the instruction the task executed.
-fn is_synchronous(sig: i32, code: i32) -> bool {
-    code > 0
-        && matches!(
-            sig,
-            libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
-        )
-}
-
 fn page_up(v: u64) -> u64 {
     (v + PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
-}
-
-fn describe_call(nr: u64, args: &[u64; 6]) -> String {
-    match reel_syscalls::spec(nr) {
-        Some(s) => format!("{}({})", s.name, reel_syscalls::format_args(s, args)),
-        None => format!("syscall_{nr}({args:#x?})"),
-    }
 }
 
 impl Replayer {
@@ -240,7 +224,7 @@ impl Replayer {
                             return Ok(Next::Stop(st));
                         }
                         let info = st.siginfo()?;
-                        if is_synchronous(sig, info.si_code) {
+                        if reel_syscalls::is_fault_signal(sig, info.si_code) {
                             return Ok(Next::Stop(st));
                         }
                         self.tasks.insert(st.resume(how, None)?);
@@ -345,7 +329,10 @@ impl Replayer {
             let regs = st.regs()?;
             let nr = regs.syscall_nr();
             if nr != libc::SYS_execve as u64 && nr != libc::SYS_execveat as u64 {
-                let actual = format!("the program made {}", describe_call(nr, &regs.args()));
+                let actual = format!(
+                    "the program made {}",
+                    reel_syscalls::format_call(nr, &regs.args())
+                );
                 self.park(ev.old_tid, st)?;
                 return Err(self.diverged(ev.old_tid, format!("execve of {}", ev.path), actual));
             }
@@ -369,7 +356,7 @@ impl Replayer {
 
     fn on_syscall(&mut self, ev: &SyscallEvent, data: &[u8]) -> Result<()> {
         let tid = ev.tid;
-        let expected = describe_call(ev.nr, &ev.args);
+        let expected = reel_syscalls::format_call(ev.nr, &ev.args);
         let mut st = self.expect_syscall(tid, &expected)?;
         let mut regs = st.regs()?;
         let (nr, args) = (regs.syscall_nr(), regs.args());
@@ -378,7 +365,7 @@ impl Replayer {
             return Err(self.diverged(
                 tid,
                 expected,
-                format!("the program made {}", describe_call(nr, &args)),
+                format!("the program made {}", reel_syscalls::format_call(nr, &args)),
             ));
         }
         if let Some(site) = ev.site {
@@ -395,16 +382,7 @@ impl Replayer {
         let policy = reel_syscalls::spec(nr).map(|s| reel_syscalls::policy_for(s, &args));
         match policy {
             Some(Policy::Execute { check_result }) => {
-                let (st2, result) = self.execute_in_place(tid, st)?;
-                st = st2;
-                if check_result && result != ev.result {
-                    self.park(tid, st)?;
-                    return Err(self.diverged(
-                        tid,
-                        format!("{expected} = {}", ev.result),
-                        format!("it returned {result}"),
-                    ));
-                }
+                st = self.execute_checked(tid, st, check_result.then_some(ev.result), &expected)?;
                 regs = st.regs()?;
                 if nr == libc::SYS_rt_sigreturn as u64 {
                     // Its "result" is the restored rax: nothing to set.
@@ -423,16 +401,7 @@ impl Replayer {
                     forced.set_args(a);
                     st.set_regs(&forced)?;
                 }
-                let (st2, result) = self.execute_in_place(tid, st)?;
-                st = st2;
-                if result != ev.result {
-                    self.park(tid, st)?;
-                    return Err(self.diverged(
-                        tid,
-                        format!("{expected} = {:#x}", ev.result),
-                        format!("it returned {result:#x}"),
-                    ));
-                }
+                st = self.execute_checked(tid, st, Some(ev.result), &expected)?;
                 regs = st.regs()?;
                 if moved {
                     // The program sees the arguments it passed.
@@ -453,9 +422,7 @@ impl Replayer {
                 let t = self.task(tid)?;
                 t.exiting = true;
                 // Run the call for real from where the program made it.
-                regs.set_ip(regs.ip() - 2);
-                regs.set_result(nr as i64);
-                regs.set_syscall_nr(u64::MAX);
+                regs.back_up_to_syscall(nr);
                 st.set_regs(&regs)?;
                 return self.park(tid, st);
             }
@@ -544,6 +511,29 @@ impl Replayer {
         res.map_err(ReplayError::Output)
     }
 
+    /// [`Replayer::execute_in_place`], then checks the result against
+    /// `expected_result` when given.
+    fn execute_checked(
+        &mut self,
+        tid: Tid,
+        st: Stopped,
+        expected_result: Option<i64>,
+        call: &str,
+    ) -> Result<Stopped> {
+        let (st, result) = self.execute_in_place(tid, st)?;
+        match expected_result {
+            Some(want) if want != result => {
+                self.park(tid, st)?;
+                Err(self.diverged(
+                    tid,
+                    format!("{call} = {want:#x}"),
+                    format!("it returned {result:#x}"),
+                ))
+            }
+            _ => Ok(st),
+        }
+    }
+
     /// Runs the syscall the task is stopped at (a PTRACE_SYSEMU entry stop)
     /// for real: back up over the `syscall` instruction and let it run under
     /// PTRACE_SYSCALL. Returns the task at the syscall-exit stop, and the result.
@@ -553,9 +543,7 @@ impl Replayer {
     fn execute_in_place(&mut self, tid: Tid, mut st: Stopped) -> Result<(Stopped, i64)> {
         let mut regs = st.regs()?;
         let nr = regs.syscall_nr();
-        regs.set_ip(regs.ip() - 2);
-        regs.set_result(nr as i64);
-        regs.set_syscall_nr(u64::MAX);
+        regs.back_up_to_syscall(nr);
         st.set_regs(&regs)?;
         let real = st.tid();
         let name = reel_syscalls::name(nr);
@@ -618,9 +606,7 @@ impl Replayer {
             args[1..].fill(0);
         }
         regs.set_args(args);
-        regs.set_ip(regs.ip() - 2);
-        regs.set_result(libc::SYS_clone);
-        regs.set_syscall_nr(u64::MAX);
+        regs.back_up_to_syscall(libc::SYS_clone as u64);
         st.set_regs(&regs)?;
         let real = st.tid();
         let mut child = None;
@@ -782,7 +768,7 @@ impl Replayer {
         match (st.reason(), regs) {
             (StopReason::Syscall, Some(r)) => format!(
                 "the program made {}",
-                describe_call(r.syscall_nr(), &r.args())
+                reel_syscalls::format_call(r.syscall_nr(), &r.args())
             ),
             (reason, Some(r)) => format!("the program stopped with {reason:?} at {:#x}", r.ip()),
             (reason, None) => format!("the program stopped with {reason:?}"),
@@ -804,9 +790,7 @@ impl Replayer {
                 let mut st = self.expect_syscall(tid, &expected)?;
                 let mut regs = st.regs()?;
                 let nr = regs.syscall_nr();
-                regs.set_ip(regs.ip() - 2);
-                regs.set_result(nr as i64);
-                regs.set_syscall_nr(u64::MAX);
+                regs.back_up_to_syscall(nr);
                 st.set_regs(&regs)?;
                 self.park(tid, st)?;
                 self.send_recorded(tid, ev.signo)?;

@@ -61,6 +61,14 @@ impl Regs {
     pub fn set_result(&mut self, v: i64) {
         self.0.rax = v as u64;
     }
+    /// At a syscall-entry stop: point the task back at its `syscall`
+    /// instruction, ready to make call `nr` again when resumed, and tell the
+    /// kernel not to run (or restart) the stopped one.
+    pub fn back_up_to_syscall(&mut self, nr: u64) {
+        self.0.rip -= 2;
+        self.0.rax = nr;
+        self.0.orig_rax = u64::MAX;
+    }
     /// rax, rdx, rcx (for rdtsc/rdtscp emulation).
     pub fn set_tsc(&mut self, value: u64, aux: Option<u32>) {
         self.0.rax = value & 0xffff_ffff;

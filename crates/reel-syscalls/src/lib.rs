@@ -242,3 +242,34 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
 pub fn name(nr: u64) -> String {
     spec(nr).map_or_else(|| format!("syscall_{nr}"), |s| s.name.to_string())
 }
+
+/// Whether signal `sig` with `si_code` `code` was raised by the instruction
+/// the task was executing (a fault), rather than sent.
+pub fn is_fault_signal(sig: i32, code: i32) -> bool {
+    code > 0
+        && matches!(
+            sig,
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
+        )
+}
+
+/// Whether a syscall result says a signal cut the call short (EINTR, or one
+/// of the kernel's restart codes that userspace sees only under ptrace).
+pub fn is_interrupted(result: i64) -> bool {
+    const ERESTARTSYS: i64 = 512;
+    const ERESTARTNOINTR: i64 = 513;
+    const ERESTARTNOHAND: i64 = 514;
+    const ERESTART_RESTARTBLOCK: i64 = 516;
+    matches!(
+        -result,
+        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK
+    ) || result == -(libc::EINTR as i64)
+}
+
+/// `name(args)` as `reel dump` and divergence reports show a call.
+pub fn format_call(nr: u64, args: &[u64; 6]) -> String {
+    match spec(nr) {
+        Some(s) => format!("{}({})", s.name, format_args(s, args)),
+        None => format!("syscall_{nr}({args:#x?})"),
+    }
+}

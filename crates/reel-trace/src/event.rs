@@ -64,6 +64,23 @@ pub struct SyscallEvent {
     pub checksum: Option<u64>,
 }
 
+impl SyscallEvent {
+    /// A call that wrote no memory and nothing worth echoing.
+    pub fn bare(tid: Tid, nr: u64, args: [u64; 6], result: i64, site: Option<SyscallSite>) -> Self {
+        SyscallEvent {
+            tid,
+            nr,
+            args,
+            result,
+            site,
+            writes: Vec::new(),
+            echo: None,
+            mapped_file: None,
+            checksum: None,
+        }
+    }
+}
+
 /// A file mapping made by `mmap`, replayed from the trace's snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappedFile {

@@ -96,37 +96,134 @@ pub struct ProcessInfo {
 /// Reads every event of `reader` and returns the processes seen, in order of
 /// appearance. The first task is the initial process, started with the
 /// header's command line.
+///
+/// Parents come from process creation: a `clone` (56), `fork` (57) or `vfork`
+/// (58) syscall event with a positive result means task `tid` created task
+/// `result`. A `clone` with `CLONE_THREAD` in its flags created a thread: a
+/// thread is not listed; its events count towards the process of the task
+/// that created it. A task whose creation the trace does not show (the
+/// initial process, or a trace cut short) is listed as a process without a
+/// parent.
 pub fn scan_processes(reader: &mut TraceReader) -> Result<Vec<ProcessInfo>, TraceError> {
+    const SYS_CLONE: u64 = 56;
+    const SYS_FORK: u64 = 57;
+    const SYS_VFORK: u64 = 58;
+    const CLONE_THREAD: u64 = 0x10000;
+
+    /// What one task did, before tasks are grouped into processes.
+    struct TaskSeen {
+        argv: Option<Vec<String>>,
+        exit: Option<ExitKind>,
+        first_event: u64,
+        last_event: u64,
+    }
+
     let initial_argv = reader.header().argv.clone();
-    let mut procs: BTreeMap<Tid, ProcessInfo> = BTreeMap::new();
+    let mut tasks: BTreeMap<Tid, TaskSeen> = BTreeMap::new();
+    // child tid -> (creating tid, created as a thread)
+    let mut created: BTreeMap<Tid, (Tid, bool)> = BTreeMap::new();
+    let mut initial: Option<Tid> = None;
     while let Some(rec) = reader.next()? {
-        let tid = rec.event.tid();
+        let mut tid = rec.event.tid();
         if let Event::Exec(e) = &rec.event {
-            // A non-leader thread that execs takes over the leader's tid.
-            if e.old_tid != e.tid {
-                if let Some(old) = procs.remove(&e.old_tid) {
-                    procs.entry(e.tid).or_insert(old).tid = e.tid;
+            // A non-leader thread that execs takes over the leader's tid; its
+            // events so far stay with its process through `created`.
+            if e.old_tid != e.tid && !tasks.contains_key(&e.tid) {
+                if let Some(old) = tasks.remove(&e.old_tid) {
+                    tasks.insert(e.tid, old);
+                }
+                if initial == Some(e.old_tid) {
+                    initial = Some(e.tid);
                 }
             }
+            tid = e.tid;
         }
-        let first = procs.is_empty();
-        let p = procs.entry(tid).or_insert_with(|| ProcessInfo {
-            tid,
-            parent: None,
-            argv: if first {
-                initial_argv.clone()
-            } else {
-                Vec::new()
-            },
+        initial.get_or_insert(tid);
+        let t = tasks.entry(tid).or_insert_with(|| TaskSeen {
+            argv: None,
             exit: None,
             first_event: rec.number,
             last_event: rec.number,
         });
-        p.last_event = rec.number;
+        t.last_event = rec.number;
         match &rec.event {
-            Event::Exec(e) => p.argv = e.argv.clone(),
-            Event::Exit { kind, .. } => p.exit = Some(*kind),
+            Event::Exec(e) => t.argv = Some(e.argv.clone()),
+            Event::Exit { kind, .. } => t.exit = Some(*kind),
+            Event::Syscall(s)
+                if matches!(s.nr, SYS_CLONE | SYS_FORK | SYS_VFORK)
+                    && s.result > 0
+                    && s.result <= i64::from(Tid::MAX) =>
+            {
+                let thread = s.nr == SYS_CLONE && s.args[0] & CLONE_THREAD != 0;
+                created.entry(s.result as Tid).or_insert((s.tid, thread));
+            }
             _ => {}
+        }
+    }
+
+    // The process a task belongs to: itself, or for a thread the process of
+    // its creator (bounded, so a damaged trace with a cycle cannot hang).
+    let process_of = |mut tid: Tid| -> Tid {
+        for _ in 0..=created.len() {
+            match created.get(&tid) {
+                Some(&(creator, true)) if creator != tid => tid = creator,
+                _ => break,
+            }
+        }
+        tid
+    };
+
+    let mut procs: BTreeMap<Tid, ProcessInfo> = BTreeMap::new();
+    // Processes first, so that a thread seen before its process leader's
+    // first event still merges into the right entry.
+    for (&tid, t) in tasks.iter().filter(|(tid, _)| process_of(**tid) == **tid) {
+        let parent = created
+            .get(&tid)
+            .map(|&(creator, _)| process_of(creator))
+            .filter(|&p| p != tid);
+        let argv = t.argv.clone().unwrap_or_else(|| {
+            if initial == Some(tid) {
+                initial_argv.clone()
+            } else {
+                Vec::new()
+            }
+        });
+        procs.insert(
+            tid,
+            ProcessInfo {
+                tid,
+                parent,
+                argv,
+                exit: t.exit,
+                first_event: t.first_event,
+                last_event: t.last_event,
+            },
+        );
+    }
+    for (&tid, t) in tasks.iter() {
+        let owner = process_of(tid);
+        if owner == tid {
+            continue;
+        }
+        let p = procs.entry(owner).or_insert_with(|| ProcessInfo {
+            tid: owner,
+            parent: created
+                .get(&owner)
+                .map(|&(creator, _)| process_of(creator))
+                .filter(|&p| p != owner),
+            argv: Vec::new(),
+            exit: None,
+            first_event: t.first_event,
+            last_event: t.last_event,
+        });
+        p.first_event = p.first_event.min(t.first_event);
+        p.last_event = p.last_event.max(t.last_event);
+        // A thread's exit is not its process's; its exec is (the kernel
+        // moves an exec by a non-leader thread to the leader's tid, seen above).
+        if let Some(argv) = &t.argv {
+            if p.argv.is_empty() {
+                p.argv = argv.clone();
+            }
         }
     }
     let mut v: Vec<ProcessInfo> = procs.into_values().collect();

@@ -267,7 +267,7 @@ impl Recorder {
         }
     }
 
-    fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
+    fn on_syscall_entry(&mut self, st: Stopped) -> Result<()> {
         let tid = st.tid();
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.after_interrupt = false;
@@ -275,7 +275,7 @@ impl Recorder {
         if self.task_info.get(&tid).is_some_and(|t| !t.held.is_empty()) {
             return self.deliver_before_syscall(st);
         }
-        let mut regs = st.regs()?;
+        let regs = st.regs()?;
         let nr = regs.syscall_nr();
         let args = regs.args();
         let site = SyscallSite {
@@ -298,23 +298,7 @@ impl Recorder {
             _ => None,
         };
         if let Some(errno) = refuse {
-            // Skip the call: the kernel leaves the result we put in rax.
-            regs.set_syscall_nr(u64::MAX);
-            regs.set_result(-(errno as i64));
-            st.set_regs(&regs)?;
-            let ev = SyscallEvent {
-                tid,
-                nr,
-                args,
-                result: -(errno as i64),
-                site: Some(site),
-                writes: Vec::new(),
-                echo: None,
-                mapped_file: None,
-                checksum: None,
-            };
-            self.append(&Event::Syscall(ev), &[])?;
-            return self.resume(st, Resume::Cont, None);
+            return self.fail_without_running(st, errno, site);
         }
         let special = match policy {
             Some(Policy::Special(sp)) => Some(sp),
@@ -325,22 +309,7 @@ impl Recorder {
             if let Some(what) = foreign_binary(tid, &path) {
                 // Fail the exec as a kernel without that ABI would, and say why.
                 eprintln!("reel: {path}: {what}; reel records x86-64 programs only");
-                regs.set_syscall_nr(u64::MAX);
-                regs.set_result(-(libc::ENOEXEC as i64));
-                st.set_regs(&regs)?;
-                let ev = SyscallEvent {
-                    tid,
-                    nr,
-                    args,
-                    result: -(libc::ENOEXEC as i64),
-                    site: Some(site),
-                    writes: Vec::new(),
-                    echo: None,
-                    mapped_file: None,
-                    checksum: None,
-                };
-                self.append(&Event::Syscall(ev), &[])?;
-                return self.resume(st, Resume::Cont, None);
+                return self.fail_without_running(st, libc::ENOEXEC, site);
             }
             Some((path, argv))
         } else {
@@ -349,17 +318,7 @@ impl Recorder {
         if matches!(special, Some(Special::Exit) | Some(Special::ExitGroup)) {
             // These never return: the event is written now, so replay knows
             // to run them; the Exit event follows when the task is gone.
-            let ev = SyscallEvent {
-                tid,
-                nr,
-                args,
-                result: 0,
-                site: Some(site),
-                writes: Vec::new(),
-                echo: None,
-                mapped_file: None,
-                checksum: None,
-            };
+            let ev = SyscallEvent::bare(tid, nr, args, 0, Some(site));
             self.append(&Event::Syscall(ev), &[])?;
             return self.resume(st, Resume::Cont, None);
         }
@@ -374,6 +333,24 @@ impl Recorder {
             });
         }
         self.resume(st, Resume::Syscall, None)
+    }
+
+    /// Makes the syscall the task stopped at fail with `errno` without
+    /// running it (the kernel leaves the result put in rax), and records that.
+    fn fail_without_running(
+        &mut self,
+        mut st: Stopped,
+        errno: i32,
+        site: SyscallSite,
+    ) -> Result<()> {
+        let mut regs = st.regs()?;
+        let (nr, args) = (regs.syscall_nr(), regs.args());
+        regs.set_syscall_nr(u64::MAX);
+        regs.set_result(-(errno as i64));
+        st.set_regs(&regs)?;
+        let ev = SyscallEvent::bare(st.tid(), nr, args, -(errno as i64), Some(site));
+        self.append(&Event::Syscall(ev), &[])?;
+        self.resume(st, Resume::Cont, None)
     }
 
     fn read_exec_args(
@@ -469,7 +446,7 @@ impl Recorder {
         self.append_syscall(&st, &sc, result)?;
         // A signal that is deliverable as the call returns is delivered
         // right after its event: a deterministic point.
-        let deliverable_now = signals::interrupted_result(result)
+        let deliverable_now = reel_syscalls::is_interrupted(result)
             || (signals::may_raise_for_caller(sc.nr) && proc::signal_masks(tid)?.deliverable());
         if deliverable_now {
             if let Some(t) = self.task_info.get_mut(&tid) {

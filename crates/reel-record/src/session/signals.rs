@@ -14,18 +14,6 @@ use std::time::{Duration, Instant};
 /// interrupts the task and delivers it where it is.
 pub(super) const HOLD_LIMIT: Duration = Duration::from_millis(100);
 
-/// Results with which the kernel reports a syscall cut short by a signal.
-pub(super) fn interrupted_result(result: i64) -> bool {
-    const ERESTARTSYS: i64 = 512;
-    const ERESTARTNOINTR: i64 = 513;
-    const ERESTARTNOHAND: i64 = 514;
-    const ERESTART_RESTARTBLOCK: i64 = 516;
-    matches!(
-        -result,
-        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK
-    ) || result == -(libc::EINTR as i64)
-}
-
 /// Whether syscall `nr` can make a signal deliverable to its caller as it
 /// returns: one sent to itself, or one it unblocks.
 pub(super) fn may_raise_for_caller(nr: u64) -> bool {
@@ -40,15 +28,6 @@ pub(super) fn may_raise_for_caller(nr: u64) -> bool {
         libc::SYS_sigaltstack,
     ]
     .contains(&(nr as i64))
-}
-
-/// Whether a signal was caused by the instruction the task executed.
-fn synchronous(sig: i32, code: i32) -> bool {
-    code > 0
-        && matches!(
-            sig,
-            libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP
-        )
 }
 
 /// Signals whose default action is to do nothing.
@@ -84,7 +63,7 @@ impl Recorder {
             }
         }
         let code = st.siginfo()?.si_code;
-        if synchronous(sig, code) {
+        if reel_syscalls::is_fault_signal(sig, code) {
             return self.deliver(st, sig, SignalDelivery::Synchronous);
         }
         let after_interrupt = self
@@ -151,9 +130,7 @@ impl Recorder {
         };
         let mut regs = st.regs()?;
         let nr = regs.syscall_nr();
-        regs.set_ip(regs.ip() - 2);
-        regs.set_result(nr as i64);
-        regs.set_syscall_nr(u64::MAX);
+        regs.back_up_to_syscall(nr);
         st.set_regs(&regs)?;
         let signo = held.signo;
         t.injecting = Some((held, SignalDelivery::BeforeSyscall));
