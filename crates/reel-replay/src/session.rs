@@ -5,7 +5,7 @@ use crate::image::{restore, FileMapping, Injector};
 use crate::{ReplayError, Result};
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{digest, Memory, Resume, StopReason, Stopped, TaskSet, Waited, PAGE_SIZE};
-use reel_syscalls::{Emit, Policy, Special};
+use reel_syscalls::{Emit, Policy, Special, TraceeMemory};
 use reel_trace::{
     Echo, Event, ExecEvent, ExitKind, Record, SignalDelivery, SignalEvent, SyscallEvent, Tid,
     TraceReader, TscKind,
@@ -54,6 +54,9 @@ struct Task {
     settid: Option<(u64, u32)>,
     /// A signal reel sent it to replay a recorded asynchronous signal.
     injected: Option<i32>,
+    /// The task's last call was interrupted while it waited under this
+    /// temporary signal mask (address and size of the sigset).
+    temp_mask: Option<(u64, u64)>,
     /// Argument registers to give back to a new task at its first stop:
     /// reel changed them to create it (vfork's wrapper keeps its return
     /// address in rdi across the call).
@@ -74,6 +77,7 @@ impl Task {
             settid: None,
             injected: None,
             restore_args: None,
+            temp_mask: None,
         }
     }
 }
@@ -121,6 +125,18 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         events: r.event,
         complete,
     })
+}
+
+/// Tracee memory as the syscall table's functions see it.
+struct TaskMemory<'a> {
+    task: &'a Stopped,
+    mem: &'a Memory,
+}
+
+impl TraceeMemory for TaskMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.mem.read(self.task, addr, len).ok()
+    }
 }
 
 fn page_up(v: u64) -> u64 {
@@ -431,6 +447,17 @@ impl Replayer {
         regs.set_result(ev.result);
         st.set_regs(&regs)?;
         self.apply_writes(&mut st, tid, ev, data)?;
+        // A call that waited under a temporary signal mask and was
+        // interrupted: the signal that follows must be delivered under that
+        // mask, which the emulated call did not install.
+        let temp_mask = if reel_syscalls::is_interrupted(ev.result) {
+            let mem = self.mem(tid)?;
+            let view = TaskMemory { task: &st, mem };
+            reel_syscalls::temporary_sigmask(ev.nr, &ev.args, &view)
+        } else {
+            None
+        };
+        self.task(tid)?.temp_mask = temp_mask;
         self.echo(&st, tid, ev)?;
         self.finish_syscall(tid, st, ev)
     }
@@ -540,10 +567,24 @@ impl Replayer {
     ///
     /// Resuming a SYSEMU entry stop with PTRACE_SYSCALL first reports the exit
     /// of the skipped call, then the entry and exit of the re-executed one.
-    fn execute_in_place(&mut self, tid: Tid, mut st: Stopped) -> Result<(Stopped, i64)> {
+    fn execute_in_place(&mut self, tid: Tid, st: Stopped) -> Result<(Stopped, i64)> {
+        let regs = st.regs()?;
+        let (nr, args) = (regs.syscall_nr(), regs.args());
+        self.run_in_place(tid, st, nr, args)
+    }
+
+    /// Like [`Replayer::execute_in_place`], but makes syscall `nr` with `args`
+    /// instead of the one the task stopped at.
+    fn run_in_place(
+        &mut self,
+        tid: Tid,
+        mut st: Stopped,
+        nr: u64,
+        args: [u64; 6],
+    ) -> Result<(Stopped, i64)> {
         let mut regs = st.regs()?;
-        let nr = regs.syscall_nr();
         regs.back_up_to_syscall(nr);
+        regs.set_args(args);
         st.set_regs(&regs)?;
         let real = st.tid();
         let name = reel_syscalls::name(nr);
@@ -797,6 +838,9 @@ impl Replayer {
             }
             SignalDelivery::AfterSyscall | SignalDelivery::DefaultAction => {
                 self.send_recorded(tid, ev.signo)?;
+                if let Some((mask, size)) = self.task(tid)?.temp_mask.take() {
+                    self.wait_under_mask(tid, mask, size)?;
+                }
             }
             SignalDelivery::Interrupted => {
                 if !self.warned_interrupted {
@@ -838,6 +882,36 @@ impl Replayer {
             }
             Next::Gone(k) => Err(self.diverged(tid, expected, format!("the task ended ({k:?})"))),
         }
+    }
+
+    /// The task's last call (emulated) was interrupted while it waited under
+    /// a temporary signal mask. Have it really call rt_sigsuspend with that
+    /// mask: with the signal already pending, the kernel returns at once and
+    /// leaves the mask installed, to be restored after the handler, just as
+    /// it did for the recorded call. Then give back the recorded registers.
+    fn wait_under_mask(&mut self, tid: Tid, mask: u64, size: u64) -> Result<()> {
+        let t = self.task(tid)?;
+        let st = t.stopped.take().ok_or(ReplayError::Unsupported {
+            event: self.event,
+            what: format!("task {tid} is not stopped"),
+        })?;
+        let saved = st.regs()?;
+        let (mut st, result) = self.run_in_place(
+            tid,
+            st,
+            libc::SYS_rt_sigsuspend as u64,
+            [mask, size, 0, 0, 0, 0],
+        )?;
+        if !reel_syscalls::is_interrupted(result) {
+            self.park(tid, st)?;
+            return Err(self.diverged(
+                tid,
+                "the recorded signal to interrupt the wait",
+                format!("rt_sigsuspend returned {result}"),
+            ));
+        }
+        st.set_regs(&saved)?;
+        self.park(tid, st)
     }
 
     /// Sends a recorded asynchronous signal to the replayed task; its

@@ -273,3 +273,27 @@ pub fn format_call(nr: u64, args: &[u64; 6]) -> String {
         None => format!("syscall_{nr}({args:#x?})"),
     }
 }
+
+/// For a call that waits with a temporary signal mask installed (pselect6,
+/// ppoll, epoll_pwait, epoll_pwait2, rt_sigsuspend): the address and size of
+/// that mask, when it has one.
+pub fn temporary_sigmask(nr: u64, args: &[u64; 6], mem: &dyn TraceeMemory) -> Option<(u64, u64)> {
+    let (ptr, size) = match nr as i64 {
+        libc::SYS_rt_sigsuspend => (args[0], args[1]),
+        libc::SYS_ppoll => (args[3], args[4]),
+        libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => (args[4], args[5]),
+        libc::SYS_pselect6 => {
+            // args[5] points to { const sigset_t *ss; size_t ss_len; }.
+            if args[5] == 0 {
+                return None;
+            }
+            let b = mem.read(args[5], 16)?;
+            (
+                u64::from_le_bytes(b[..8].try_into().ok()?),
+                u64::from_le_bytes(b[8..].try_into().ok()?),
+            )
+        }
+        _ => return None,
+    };
+    (ptr != 0).then_some((ptr, size))
+}

@@ -574,3 +574,149 @@ fn copy_in_place(path: &Path) -> Result<u64, TraceError> {
     std::fs::rename(&tmp, path).at(path)?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod scan_processes_tests {
+    use super::*;
+    use crate::event::{CpuIdentity, ExecEvent, Header, SyscallEvent, TscKind};
+    use crate::writer::{Summary, TraceWriter};
+
+    fn header() -> Header {
+        Header {
+            format_major: 0,
+            format_minor: 0,
+            reel_version: "test".into(),
+            argv: vec!["sh".into(), "-c".into(), "x".into()],
+            env: vec![],
+            cwd: "/".into(),
+            start_time_ms: 0,
+            hostname: "h".into(),
+            kernel: "k".into(),
+            cpu: CpuIdentity::default(),
+            checksums: false,
+            cpu_binding: None,
+        }
+    }
+
+    fn syscall(tid: Tid, nr: u64, arg0: u64, result: i64) -> Event {
+        Event::Syscall(SyscallEvent {
+            tid,
+            nr,
+            args: [arg0, 0, 0, 0, 0, 0],
+            result,
+            site: None,
+            writes: vec![],
+            echo: None,
+            mapped_file: None,
+            checksum: None,
+        })
+    }
+
+    fn exec(tid: Tid, old_tid: Tid, argv: &[&str]) -> Event {
+        Event::Exec(ExecEvent {
+            tid,
+            old_tid,
+            path: argv[0].into(),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            regions: vec![],
+            regs: vec![],
+            fpregs: vec![],
+            brk: 0,
+            site: None,
+        })
+    }
+
+    fn tsc(tid: Tid) -> Event {
+        Event::Tsc {
+            tid,
+            kind: TscKind::Rdtsc,
+            value: 1,
+            aux: 0,
+            rip: 0,
+        }
+    }
+
+    fn exit(tid: Tid, kind: ExitKind) -> Event {
+        Event::Exit { tid, kind }
+    }
+
+    fn scan(events: &[Event]) -> Vec<ProcessInfo> {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("trace");
+        let mut w = TraceWriter::create(&dir, &header()).unwrap();
+        for e in events {
+            w.append(e, &[]).unwrap();
+        }
+        w.finish(&Summary {
+            exit: None,
+            events: events.len() as u64,
+            end_time_ms: 0,
+        })
+        .unwrap();
+        let mut r = TraceReader::open(&dir).unwrap().without_data();
+        scan_processes(&mut r).unwrap()
+    }
+
+    const FORK_FLAGS: u64 = 0x0120_0011; // CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD
+    const THREAD_FLAGS: u64 = 0x003d_0f00; // glibc pthread_create, includes CLONE_THREAD
+
+    #[test]
+    fn parents_come_from_clone_fork_and_vfork() {
+        let ps = scan(&[
+            /* 1 */ exec(10, 10, &["/bin/sh", "-c", "x"]),
+            /* 2 */ syscall(10, 56, FORK_FLAGS, 11), // clone: process 11
+            /* 3 */ tsc(12), // 12 runs before its creator's clone returns
+            /* 4 */ syscall(10, 56, THREAD_FLAGS, 12), // clone: thread 12 of 10
+            /* 5 */ syscall(12, 57, 0, 13), // fork by thread 12: process 13, parent 10
+            /* 6 */ syscall(11, 58, 0, 14), // vfork by 11: process 14
+            /* 7 */ exec(14, 14, &["/bin/true"]),
+            /* 8 */ syscall(10, 56, FORK_FLAGS, -11), // failed clone: nothing
+            /* 9 */ exit(14, ExitKind::Exited(0)),
+            /* 10 */ exit(13, ExitKind::Signaled(9)),
+            /* 11 */ exit(12, ExitKind::Exited(3)), // a thread: not the process's exit
+            /* 12 */ exit(11, ExitKind::Exited(0)),
+            /* 13 */ exit(10, ExitKind::Exited(1)),
+        ]);
+        let by: Vec<(Tid, Option<Tid>)> = ps.iter().map(|p| (p.tid, p.parent)).collect();
+        assert_eq!(
+            by,
+            // In order of each process's first own event.
+            vec![(10, None), (11, Some(10)), (14, Some(11)), (13, Some(10))],
+            "{ps:#?}"
+        );
+        assert_eq!(ps[0].argv, vec!["/bin/sh", "-c", "x"]);
+        assert_eq!(ps[0].exit, Some(ExitKind::Exited(1)));
+        assert_eq!((ps[0].first_event, ps[0].last_event), (1, 13));
+        assert!(ps[1].argv.is_empty());
+        assert_eq!(ps[2].argv, vec!["/bin/true"]);
+        assert_eq!(ps[3].exit, Some(ExitKind::Signaled(9)));
+    }
+
+    #[test]
+    fn exec_by_a_thread_keeps_one_process() {
+        let ps = scan(&[
+            exec(20, 20, &["/bin/a"]),
+            syscall(20, 56, THREAD_FLAGS, 21),
+            tsc(21),
+            // Thread 21 execs: the kernel gives it the leader's tid.
+            exec(20, 21, &["/bin/b"]),
+            exit(20, ExitKind::Exited(0)),
+        ]);
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].tid, 20);
+        assert_eq!(ps[0].parent, None);
+        assert_eq!(ps[0].argv, vec!["/bin/b"]);
+        assert_eq!(ps[0].exit, Some(ExitKind::Exited(0)));
+    }
+
+    #[test]
+    fn unknown_creators_and_cycles_do_not_hang() {
+        // A damaged trace may claim 31 created 30 (a thread) and 30 created 31.
+        let ps = scan(&[
+            syscall(30, 56, THREAD_FLAGS, 31),
+            syscall(31, 56, THREAD_FLAGS, 30),
+            tsc(32),
+        ]);
+        assert!(ps.iter().any(|p| p.tid == 32 && p.parent.is_none()));
+    }
+}
