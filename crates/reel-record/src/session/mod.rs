@@ -288,10 +288,12 @@ impl Recorder {
             Some(Policy::Refuse { errno }) => Some(errno),
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
-                    eprintln!(
-                        "reel: warning: syscall {} is not supported yet; the program gets ENOSYS",
-                        reel_syscalls::name(nr)
-                    );
+                    let what = if nr == libc::SYS_clone as u64 {
+                        "clone of a thread (CLONE_THREAD): threads are".to_string()
+                    } else {
+                        format!("syscall {} is", reel_syscalls::name(nr))
+                    };
+                    eprintln!("reel: warning: {what} not supported yet; the program gets ENOSYS");
                 }
                 Some(libc::ENOSYS)
             }
