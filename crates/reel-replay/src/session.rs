@@ -511,6 +511,8 @@ impl Replayer {
         let total = ev.result as usize;
         let bytes = match emit {
             Emit::Buf { buf, .. } => mem.read(st, ev.args[buf], total)?,
+            // The recorder never lets these reach its own stdout/stderr.
+            Emit::InKernel { .. } => return Ok(()),
             Emit::Iov { iov, cnt, .. } => {
                 let mut out = Vec::with_capacity(total);
                 for i in 0..ev.args[cnt].min(1024) {

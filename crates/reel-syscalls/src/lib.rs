@@ -112,6 +112,16 @@ pub enum Emit {
         /// Index of the buffer argument.
         buf: usize,
     },
+    /// The kernel copies data from another file to the descriptor at
+    /// `args[fd]` (sendfile, splice, tee, copy_file_range): the bytes never
+    /// pass through the program's memory, so replay could not reproduce them
+    /// from it. When that descriptor is reel's stdout or stderr the recorder
+    /// fails the call with EINVAL, as kernels do for many file pairs, and the
+    /// program falls back to read and write.
+    InKernel {
+        /// Index of the destination fd argument.
+        fd: usize,
+    },
     /// `fd` argument index, iovec array argument index, count argument index.
     Iov {
         /// Index of the fd argument.

@@ -181,6 +181,7 @@ const ROWS: &[SyscallSpec] = &[
     sys(39, "getpid", &[]),
     sys(40, "sendfile", &[Fd, Fd, Ptr, Int])
         .writes(fixed(2, 8))
+        .emits(Emit::InKernel { fd: 0 })
         .blocks(),
     sys(41, "socket", &[Int, Hex, Int]),
     sys(42, "connect", &[Fd, Ptr, Int]).blocks(),
@@ -485,8 +486,11 @@ const ROWS: &[SyscallSpec] = &[
     sys(274, "get_robust_list", &[Int, Ptr, Ptr]).writes(Many(&[fixed(1, 8), fixed(2, 8)])),
     sys(275, "splice", &[Fd, Ptr, Fd, Ptr, Int, Hex])
         .writes(Many(&[fixed(1, 8), fixed(3, 8)]))
+        .emits(Emit::InKernel { fd: 2 })
         .blocks(),
-    sys(276, "tee", &[Fd, Fd, Int, Hex]).blocks(),
+    sys(276, "tee", &[Fd, Fd, Int, Hex])
+        .emits(Emit::InKernel { fd: 1 })
+        .blocks(),
     sys(277, "sync_file_range", &[Fd, Int, Int, Hex]),
     // Lends the program's pages to a pipe: writes made later are not seen.
     sys(278, "vmsplice", &[Fd, Ptr, Int, Hex]).refuse(ENOSYS),
@@ -553,7 +557,8 @@ const ROWS: &[SyscallSpec] = &[
     sys(324, "membarrier", &[Int, Hex, Int]),
     sys(325, "mlock2", &[Ptr, Int, Hex]),
     sys(326, "copy_file_range", &[Fd, Ptr, Fd, Ptr, Int, Hex])
-        .writes(Many(&[fixed(1, 8), fixed(3, 8)])),
+        .writes(Many(&[fixed(1, 8), fixed(3, 8)]))
+        .emits(Emit::InKernel { fd: 2 }),
     sys(327, "preadv2", &[Fd, Ptr, Int, Int, Int, Hex]).writes(IovResult { iov: 1, cnt: 2 }),
     sys(328, "pwritev2", &[Fd, Ptr, Int, Int, Int, Hex]).emits(WRITE_IOV),
     sys(329, "pkey_mprotect", &[Ptr, Int, Hex, Int]).execute(),

@@ -91,6 +91,7 @@ fn argument_indices_are_within_the_argument_count() {
         match row.emit {
             Some(Emit::Buf { fd, buf }) => used.extend([fd, buf]),
             Some(Emit::Iov { fd, iov, cnt }) => used.extend([fd, iov, cnt]),
+            Some(Emit::InKernel { fd }) => used.push(fd),
             None => {}
         }
         for i in used {
@@ -230,7 +231,16 @@ fn emit_and_blocking() {
         })
     );
     assert!(by_name("pwritev2").unwrap().emit.is_some());
-    assert!(by_name("sendfile").unwrap().emit.is_none());
+    // Copies made inside the kernel are marked, so that the recorder keeps
+    // them away from its own stdout/stderr.
+    assert_eq!(
+        by_name("sendfile").unwrap().emit,
+        Some(Emit::InKernel { fd: 0 })
+    );
+    assert_eq!(
+        by_name("copy_file_range").unwrap().emit,
+        Some(Emit::InKernel { fd: 2 })
+    );
     for n in [
         "read",
         "wait4",

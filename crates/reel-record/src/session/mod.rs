@@ -302,6 +302,11 @@ impl Recorder {
         if let Some(errno) = refuse {
             return self.fail_without_running(st, errno, site);
         }
+        if let Some(Emit::InKernel { fd }) = spec.and_then(|s| s.emit) {
+            if self.echo_target(tid, args[fd] as i32).is_some() {
+                return self.fail_without_running(st, libc::EINVAL, site);
+            }
+        }
         let special = match policy {
             Some(Policy::Special(sp)) => Some(sp),
             _ => None,
@@ -483,7 +488,9 @@ impl Recorder {
             if result > 0 {
                 if let Some(emit) = spec.emit {
                     let fd = match emit {
-                        Emit::Buf { fd, .. } | Emit::Iov { fd, .. } => sc.args[fd] as i32,
+                        Emit::Buf { fd, .. } | Emit::Iov { fd, .. } | Emit::InKernel { fd } => {
+                            sc.args[fd] as i32
+                        }
                     };
                     echo = self.echo_target(tid, fd);
                 }
