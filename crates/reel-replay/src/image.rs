@@ -209,6 +209,8 @@ pub fn restore(
         };
         prev_end = r.end;
     }
+    let st = restore_signal_state(&mut inj, st, mem, ev)?;
+    let mut st = st;
     let mut regs = st.regs()?;
     if !regs.load_vec(&ev.regs) {
         return Err(reel_sys::SysError::Inject {
@@ -221,5 +223,66 @@ pub fn restore(
     regs.set_syscall_nr(u64::MAX);
     st.set_regs(&regs)?;
     st.set_xstate(&ev.fpregs)?;
+    Ok(st)
+}
+
+/// Gives the task the signal state a real execve left the recorded one:
+/// handlers back to their default (or SIG_IGN where the recording had it),
+/// the recorded blocked mask, and no alternate stack. The replay task is a
+/// fork of reel or of a replayed process, whose handlers, mask and
+/// alternate stack an emulated exec would otherwise keep.
+fn restore_signal_state(
+    inj: &mut Injector,
+    st: Stopped,
+    mem: &Memory,
+    ev: &ExecEvent,
+) -> Result<Stopped> {
+    let now = reel_sys::proc::signal_masks(st.tid())?;
+    let mut st = st;
+    // struct kernel_sigaction { handler, flags, restorer, mask } in the
+    // scratch page, first as SIG_DFL then as SIG_IGN.
+    const DFL_AT: u64 = SCRATCH_PAGE;
+    const IGN_AT: u64 = SCRATCH_PAGE + 32;
+    let mut act = [0u8; 64];
+    act[32..40].copy_from_slice(&(libc::SIG_IGN as u64).to_le_bytes());
+    mem.write(&mut st, DFL_AT, &act)?;
+    for sig in 1..=64i32 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        let bit = 1u64 << (sig - 1);
+        let want_ignored = ev.sig_ignored & bit != 0;
+        let is_default = now.caught & bit == 0 && now.ignored & bit == 0;
+        let is_ignored = now.ignored & bit != 0;
+        if (want_ignored && is_ignored) || (!want_ignored && is_default) {
+            continue;
+        }
+        let act_at = if want_ignored { IGN_AT } else { DFL_AT };
+        st = inj
+            .call(
+                st,
+                libc::SYS_rt_sigaction,
+                [sig as u64, act_at, 0, 8, 0, 0],
+                "rt_sigaction",
+            )?
+            .0;
+    }
+    // The mask, and no alternate signal stack (stack_t with SS_DISABLE).
+    let mut buf = [0u8; 32];
+    buf[..8].copy_from_slice(&ev.sig_blocked.to_le_bytes());
+    buf[16..20].copy_from_slice(&(libc::SS_DISABLE as u32).to_le_bytes());
+    mem.write(&mut st, SCRATCH_PAGE, &buf)?;
+    let (st, _) = inj.call(
+        st,
+        libc::SYS_rt_sigprocmask,
+        [libc::SIG_SETMASK as u64, SCRATCH_PAGE, 0, 8, 0, 0],
+        "rt_sigprocmask",
+    )?;
+    let (st, _) = inj.call(
+        st,
+        libc::SYS_sigaltstack,
+        [SCRATCH_PAGE + 8, 0, 0, 0, 0, 0],
+        "sigaltstack",
+    )?;
     Ok(st)
 }

@@ -54,13 +54,15 @@ struct Task {
     settid: Option<(u64, u32)>,
     /// A signal reel sent it to replay a recorded asynchronous signal.
     injected: Option<i32>,
+    /// A vfork (or CLONE_VFORK) call of this task whose child runs in its
+    /// memory: the task stays in the kernel until the child execs or exits;
+    /// the call's event is finished when it comes out.
+    vfork_wait: Option<(SyscallEvent, Vec<u8>)>,
+    /// The task shares its parent's memory (a vfork child before its exec).
+    shares_memory: bool,
     /// The task's last call was interrupted while it waited under this
     /// temporary signal mask (address and size of the sigset).
     temp_mask: Option<(u64, u64)>,
-    /// Argument registers to give back to a new task at its first stop:
-    /// reel changed them to create it (vfork's wrapper keeps its return
-    /// address in rdi across the call).
-    restore_args: Option<[u64; 6]>,
 }
 
 impl Task {
@@ -76,8 +78,9 @@ impl Task {
             initial,
             settid: None,
             injected: None,
-            restore_args: None,
             temp_mask: None,
+            vfork_wait: None,
+            shares_memory: false,
         }
     }
 }
@@ -201,6 +204,9 @@ impl Replayer {
     /// SIGCHLD from a replayed child, say) are discarded: recorded
     /// asynchronous signals are sent by reel at their recorded place.
     fn advance(&mut self, tid: Tid) -> Result<Next> {
+        if let Some((ev, data)) = self.task(tid)?.vfork_wait.take() {
+            self.finish_vfork(tid, ev, data)?;
+        }
         let event = self.event;
         let t = self.task(tid)?;
         if let Some(kind) = t.gone {
@@ -264,11 +270,6 @@ impl Replayer {
         let t = self.task(tid)?;
         let pid = t.pid;
         let settid = t.settid.take();
-        if let Some(args) = t.restore_args.take() {
-            let mut regs = st.regs()?;
-            regs.set_args(args);
-            st.set_regs(&regs)?;
-        }
         if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
             e.insert(Memory::open(st)?);
         }
@@ -352,7 +353,11 @@ impl Replayer {
                 self.park(ev.old_tid, st)?;
                 return Err(self.diverged(ev.old_tid, format!("execve of {}", ev.path), actual));
             }
-            st
+            if self.task(ev.old_tid)?.shares_memory {
+                self.leave_shared_memory(ev.old_tid, st)?
+            } else {
+                st
+            }
         };
         if ev.old_tid != ev.tid {
             if let Some(t) = self.by_tid.remove(&ev.old_tid) {
@@ -368,6 +373,31 @@ impl Replayer {
         self.memories.insert(pid, mem);
         self.brks.insert(pid, ev.brk);
         self.park(ev.tid, st)
+    }
+
+    /// A vfork child execs: rebuilding its address space in place would
+    /// rebuild its parent's. Its exec continues in a fresh replay process
+    /// instead (what the replayed programs see of pids and parents is
+    /// emulated, so which real process plays it does not matter), and the
+    /// vfork child is ended, which lets its parent out of the kernel.
+    fn leave_shared_memory(&mut self, tid: Tid, old: Stopped) -> Result<Stopped> {
+        let cpu = self
+            .reader
+            .header()
+            .cpu_binding
+            .filter(|c| reel_sys::cpu::cpu_allowed(*c));
+        let fresh = spawn(&ChildPlan::Replay, cpu, &mut self.tasks)?;
+        let old_real = old.tid();
+        self.tasks.insert(old.kill());
+        while let Waited::Stopped(st) = self.tasks.wait(Some(old_real))? {
+            self.tasks.insert(st.resume(Resume::Cont, None)?);
+        }
+        let pid = self.task(tid)?.pid;
+        self.memories.insert(pid, Memory::open(&fresh)?);
+        let t = self.task(tid)?;
+        t.real = fresh.tid();
+        t.shares_memory = false;
+        Ok(fresh)
     }
 
     fn on_syscall(&mut self, ev: &SyscallEvent, data: &[u8]) -> Result<()> {
@@ -425,7 +455,12 @@ impl Replayer {
                 }
             }
             Some(Policy::Special(Special::Clone)) if ev.result > 0 => {
-                st = self.replay_clone(tid, st, ev)?;
+                match self.replay_clone(tid, st, ev, data)? {
+                    Some(parent) => st = parent,
+                    // A vfork: the parent stays in the kernel while its child
+                    // runs; the event is finished when it comes out.
+                    None => return Ok(()),
+                }
                 regs = st.regs()?;
             }
             Some(Policy::Special(Special::Mmap)) if ev.result >= 0 => {
@@ -626,37 +661,34 @@ impl Replayer {
         Ok((st, result))
     }
 
-    /// Creates the task a fork/vfork/clone created at record time. It is
-    /// always created as a fork: a vfork child's replayed exec rebuilds its
-    /// address space, which must not be its parent's.
-    fn replay_clone(&mut self, tid: Tid, mut st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {
+    /// Creates the task a fork/vfork/clone created at record time, with the
+    /// same call. A vfork child shares its parent's memory until it execs,
+    /// as it did when recorded: the parent then stays in the kernel, and
+    /// `None` is returned (see [`Replayer::finish_vfork`]).
+    fn replay_clone(
+        &mut self,
+        tid: Tid,
+        mut st: Stopped,
+        ev: &SyscallEvent,
+        data: &[u8],
+    ) -> Result<Option<Stopped>> {
         let mut regs = st.regs()?;
         let nr = regs.syscall_nr();
-        let mut args = regs.args();
-        if nr == libc::SYS_clone as u64 {
-            args[0] &= !((libc::CLONE_VM | libc::CLONE_VFORK) as u64);
-        }
-        // Run it as clone (fork and vfork have no flags to adjust).
-        let flags = if nr == libc::SYS_clone as u64 {
-            args[0]
-        } else {
-            libc::SIGCHLD as u64
-        };
-        let settid =
-            (flags & libc::CLONE_CHILD_SETTID as u64 != 0 && args[3] != 0).then_some(args[3]);
-        args[0] = flags;
-        if nr != libc::SYS_clone as u64 {
-            args[1..].fill(0);
-        }
-        regs.set_args(args);
-        regs.back_up_to_syscall(libc::SYS_clone as u64);
+        let args = regs.args();
+        let is_clone = nr == libc::SYS_clone as u64;
+        let flags = if is_clone { args[0] } else { 0 };
+        let vfork = nr == libc::SYS_vfork as u64 || flags & libc::CLONE_VFORK as u64 != 0;
+        let settid = (is_clone && flags & libc::CLONE_CHILD_SETTID as u64 != 0 && args[3] != 0)
+            .then_some(args[3]);
+        regs.back_up_to_syscall(nr);
         st.set_regs(&regs)?;
         let real = st.tid();
         let mut child = None;
         // Exit of the skipped call, entry of the re-issued one, the
-        // new-task event, then its exit.
+        // new-task event, then (not for a vfork: its child runs first) its exit.
         let mut syscall_stops = 0;
-        while syscall_stops < 3 {
+        let wanted = if vfork { 2 } else { 3 };
+        while syscall_stops < wanted || child.is_none() {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
             st = match self.tasks.wait(Some(real))? {
                 Waited::Stopped(s) => s,
@@ -686,30 +718,67 @@ impl Replayer {
                     return Err(self.diverged(tid, "fork to complete", what));
                 }
             }
+            if syscall_stops > wanted {
+                let r = st.regs()?.result();
+                self.park(tid, st)?;
+                return Err(self.diverged(
+                    tid,
+                    format!("fork to create task {}", ev.result),
+                    format!("it returned {r}"),
+                ));
+            }
         }
-        let Some(child) = child else {
-            let r = st.regs()?.result();
-            self.park(tid, st)?;
-            return Err(self.diverged(
-                tid,
-                format!("fork to create task {}", ev.result),
-                format!("it returned {r}"),
-            ));
-        };
-        // Give back the arguments the program passed.
-        let mut regs = st.regs()?;
-        regs.set_args(ev.args);
-        st.set_regs(&regs)?;
+        let child = child.expect("loop ends with a child");
         let rec_child = ev.result as Tid;
         let parent_pid = self.task(tid)?.pid;
         let mut task = Task::new(child, rec_child, true);
         task.settid = settid.map(|a| (a, rec_child as u32));
-        task.restore_args = Some(ev.args);
+        task.shares_memory = vfork;
         self.by_tid.insert(rec_child, task);
         if let Some(b) = self.brks.get(&parent_pid).copied() {
             self.brks.insert(rec_child, b);
         }
-        Ok(st)
+        if vfork {
+            self.tasks.insert(st.resume(Resume::Syscall, None)?);
+            self.task(tid)?.vfork_wait = Some((ev.clone(), data.to_vec()));
+            return Ok(None);
+        }
+        Ok(Some(st))
+    }
+
+    /// A vfork parent comes out of the kernel (its child exec'd or exited):
+    /// finish the vfork's event as for any other call.
+    fn finish_vfork(&mut self, tid: Tid, ev: SyscallEvent, data: Vec<u8>) -> Result<()> {
+        let real = self.task(tid)?.real;
+        let mut st = loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(st) if st.reason() == StopReason::Syscall => break st,
+                // A stray signal (the child's SIGCHLD) on the way out.
+                Waited::Stopped(st) => self.tasks.insert(st.resume(Resume::Syscall, None)?),
+                Waited::Exited(_, c) => {
+                    self.mark_gone(tid, ExitKind::Exited(c));
+                    return Err(self.diverged(
+                        tid,
+                        "vfork to return",
+                        format!("the task exited with {c}"),
+                    ));
+                }
+                Waited::Signaled(_, sig) => {
+                    self.mark_gone(tid, ExitKind::Signaled(sig));
+                    return Err(self.diverged(
+                        tid,
+                        "vfork to return",
+                        format!("the task was killed by signal {sig}"),
+                    ));
+                }
+            }
+        };
+        let mut regs = st.regs()?;
+        regs.set_args(ev.args);
+        regs.set_result(ev.result);
+        st.set_regs(&regs)?;
+        self.apply_writes(&mut st, tid, &ev, &data)?;
+        self.park(tid, st)
     }
 
     fn replay_mmap(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<Stopped> {

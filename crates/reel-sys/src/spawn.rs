@@ -188,6 +188,9 @@ unsafe fn child_main(
     rseq: Option<(u64, u32)>,
     cpu_set: Option<&libc::cpu_set_t>,
 ) -> ! {
+    // The Rust runtime ignores SIGPIPE in reel; the program must start with
+    // the default, as it would from a shell.
+    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     if let Some(set) = cpu_set {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
     }

@@ -147,6 +147,13 @@ pub struct ExecEvent {
     pub brk: u64,
     /// Syscall-site registers of the execve call itself.
     pub site: Option<SyscallSite>,
+    /// Signals set to SIG_IGN after the exec (bit N-1 for signal N); every
+    /// other disposition is the default, as execve leaves them.
+    #[serde(default)]
+    pub sig_ignored: u64,
+    /// The blocked-signal mask after the exec.
+    #[serde(default)]
+    pub sig_blocked: u64,
 }
 
 /// Which instruction read the time-stamp counter.

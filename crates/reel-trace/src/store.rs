@@ -623,6 +623,8 @@ mod scan_processes_tests {
             fpregs: vec![],
             brk: 0,
             site: None,
+            sig_ignored: 0,
+            sig_blocked: 0,
         })
     }
 

@@ -258,6 +258,8 @@ fn absurd_data_length_does_not_allocate() {
             fpregs: vec![],
             brk: 0,
             site: None,
+            sig_ignored: 0,
+            sig_blocked: 0,
         }),
     ] {
         let body = bincode::DefaultOptions::new().serialize(&ev).unwrap();

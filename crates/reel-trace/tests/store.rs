@@ -264,6 +264,8 @@ fn processes_are_listed() {
             fpregs: vec![],
             brk: 0,
             site: None,
+            sig_ignored: 0,
+            sig_blocked: 0,
         })
     };
     w.append(&exec(10, &["/bin/sh", "-c", "x"]), &[]).unwrap();

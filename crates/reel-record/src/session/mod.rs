@@ -64,6 +64,8 @@ struct Task {
     after_interrupt: bool,
     /// reel stopped the task with PTRACE_INTERRUPT to deliver a held signal.
     interrupted: bool,
+    /// A vfork child still running in this parent's memory.
+    vfork_parent: Option<Tid>,
 }
 
 impl Task {
@@ -75,6 +77,7 @@ impl Task {
             injecting: None,
             after_interrupt: false,
             interrupted: false,
+            vfork_parent: None,
         }
     }
 }
@@ -114,6 +117,10 @@ struct Recorder {
     events: u64,
     /// First stops of new tasks whose creation is not recorded yet.
     held: HashMap<Tid, Stopped>,
+    /// vfork parents back from the kernel before their child's exec (or
+    /// exit) was recorded; they wait, so that none of their events precedes
+    /// what released them.
+    vfork_held: HashMap<Tid, Stopped>,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -153,6 +160,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         root_exit: None,
         events: 0,
         held: HashMap::new(),
+        vfork_held: HashMap::new(),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);
@@ -230,6 +238,18 @@ impl Recorder {
             })
     }
 
+    /// The vfork child `tid` exec'd: its parent may go on.
+    fn release_vfork_parent(&mut self, tid: Tid) -> Result<()> {
+        let parent = self
+            .task_info
+            .get_mut(&tid)
+            .and_then(|t| t.vfork_parent.take());
+        if let Some(pst) = parent.and_then(|p| self.vfork_held.remove(&p)) {
+            self.resume(pst, Resume::Cont, None)?;
+        }
+        Ok(())
+    }
+
     fn on_gone(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
         if let Some(t) = self.task_info.remove(&tid) {
             self.memories.remove(&t.pid);
@@ -237,6 +257,11 @@ impl Recorder {
                 self.root_exit = Some(kind);
             }
             self.append(&Event::Exit { tid, kind }, &[])?;
+            if let Some(parent) = t.vfork_parent {
+                if let Some(pst) = self.vfork_held.remove(&parent) {
+                    self.resume(pst, Resume::Cont, None)?;
+                }
+            }
             // A process exit is a natural point to make the trace durable.
             self.writer.flush()?;
         }
@@ -403,6 +428,7 @@ impl Recorder {
         regs.set_result(0);
         let fpregs = st.xstate()?;
         let brk = proc::start_brk(pid)?;
+        let signals = proc::signal_masks(tid)?;
         let pending = self
             .task_info
             .get_mut(&former_tid)
@@ -434,8 +460,11 @@ impl Recorder {
             fpregs,
             brk,
             site,
+            sig_ignored: signals.ignored,
+            sig_blocked: signals.blocked,
         };
         self.append(&Event::Exec(ev), &data)?;
+        self.release_vfork_parent(tid)?;
         self.resume(st, Resume::Syscall, None)
     }
 
@@ -447,14 +476,22 @@ impl Recorder {
             None => return self.resume(st, Resume::Cont, None),
         };
         if sc.recorded {
+            if self.task_info.values().any(|t| t.vfork_parent == Some(tid)) {
+                self.vfork_held.insert(tid, st);
+                return Ok(());
+            }
             return self.resume(st, Resume::Cont, None);
         }
         let result = st.regs()?.result();
         self.append_syscall(&st, &sc, result)?;
         // A signal that is deliverable as the call returns is delivered
         // right after its event: a deterministic point.
-        let deliverable_now = reel_syscalls::is_interrupted(result)
-            || (signals::may_raise_for_caller(sc.nr) && proc::signal_masks(tid)?.deliverable());
+        // (rt_sigreturn's "result" is the restored rax, which may well be
+        // the EINTR of the call the handler interrupted.)
+        let sigreturn = sc.nr == libc::SYS_rt_sigreturn as u64;
+        let deliverable_now = (reel_syscalls::is_interrupted(result) && !sigreturn)
+            || (signals::may_raise_for_caller(sc.nr, result)
+                && proc::signal_masks(tid)?.deliverable());
         if deliverable_now {
             if let Some(t) = self.task_info.get_mut(&tid) {
                 t.after_interrupt = true;
@@ -532,13 +569,16 @@ impl Recorder {
             });
         };
         let thread = sc.nr == libc::SYS_clone as u64 && sc.args[0] & libc::CLONE_THREAD as u64 != 0;
+        let vfork = sc.nr == libc::SYS_vfork as u64
+            || (sc.nr == libc::SYS_clone as u64 && sc.args[0] & libc::CLONE_VFORK as u64 != 0);
         self.append_syscall(&st, &sc, child as i64)?;
         sc.recorded = true;
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.syscall = Some(sc);
         }
-        self.task_info
-            .insert(child, Task::new(if thread { parent_pid } else { child }));
+        let mut task = Task::new(if thread { parent_pid } else { child });
+        task.vfork_parent = vfork.then_some(tid);
+        self.task_info.insert(child, task);
         self.resume(st, Resume::Syscall, None)?;
         if let Some(first) = self.held.remove(&child) {
             self.on_stop(first)?;

@@ -14,9 +14,13 @@ use std::time::{Duration, Instant};
 /// interrupts the task and delivers it where it is.
 pub(super) const HOLD_LIMIT: Duration = Duration::from_millis(100);
 
-/// Whether syscall `nr` can make a signal deliverable to its caller as it
-/// returns: one sent to itself, or one it unblocks.
-pub(super) fn may_raise_for_caller(nr: u64) -> bool {
+/// Whether syscall `nr`, having returned `result`, can have made a signal
+/// deliverable to its caller as it returns: one sent to itself, one it
+/// unblocks, or SIGPIPE/SIGXFSZ raised by a write that failed with EPIPE/EFBIG.
+pub(super) fn may_raise_for_caller(nr: u64, result: i64) -> bool {
+    if result == -(libc::EPIPE as i64) || result == -(libc::EFBIG as i64) {
+        return true;
+    }
     [
         libc::SYS_kill,
         libc::SYS_tkill,
@@ -72,12 +76,23 @@ impl Recorder {
             .map(|t| std::mem::take(&mut t.after_interrupt))
             .unwrap_or(false);
         if after_interrupt {
+            // Several signals may be deliverable at this point: the kernel
+            // delivers them one after the other, before any program code runs.
+            let more = proc::signal_masks(tid)?;
+            let others = more.pending & !more.blocked;
+            if others != 0 {
+                if let Some(t) = self.task_info.get_mut(&tid) {
+                    t.after_interrupt = true;
+                }
+            }
             return self.deliver(st, sig, SignalDelivery::AfterSyscall);
         }
         let masks = proc::signal_masks(tid)?;
         if !masks.caught(sig) {
             if masks.ignored(sig) || ignored_by_default(sig) {
                 // Nothing happens natively; nothing to record or replay.
+                // (Right after an interrupted syscall it was recorded above:
+                // its delivery decides whether the call is restarted.)
                 return self.resume(st, Resume::Cont, None);
             }
             return self.deliver(st, sig, SignalDelivery::DefaultAction);

@@ -107,6 +107,8 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 fpregs: vec![0; 512],
                 brk: 0x60_0000,
                 site: None,
+                sig_ignored: 0,
+                sig_blocked: 0,
             });
             (ev, data)
         }

@@ -1,0 +1,598 @@
+//! Record-and-replay tests of signals (issue 5).
+//!
+//! - `programs::*`: one test per `tests/programs/signals/*.c`, checked like
+//!   `tests/programs.rs` does (native run, record, replay, compared; see the
+//!   `// reel-test:` directives documented there). Each test also reads the
+//!   trace with `reel dump --json` and prints (eprintln) how many signals were
+//!   delivered in each way — `Interrupted` is the landmark case — and appends
+//!   the same line to `$CARGO_TARGET_TMPDIR/signal-deliveries.txt`.
+//! - `outside::*`: a recorded program killed from outside (SIGKILL, SIGTERM,
+//!   SIGINT), and reel itself killed with SIGKILL.
+//! - `installed::*`: `timeout(1)` killing its child; Python signal handlers.
+//! - `dump::*`: signal events in `reel dump --json` and `reel dump`.
+
+mod common;
+
+use common::case::*;
+use common::*;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The signal events of a trace, as `reel dump --json` lists them.
+fn signal_events(sb: &Sandbox, trace: &Path) -> Vec<serde_json::Value> {
+    let out = run(sb.reel().arg("dump").arg("--json").arg(trace), None);
+    assert_eq!(
+        out.status,
+        0,
+        "reel dump --json failed:\n{}",
+        out.describe()
+    );
+    out.stdout_str()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "signal")
+        .collect()
+}
+
+/// Counts of signal deliveries by kind.
+fn delivery_kinds(events: &[serde_json::Value]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for e in events {
+        let k = e["delivery"].as_str().unwrap_or("?").to_string();
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Prints the delivery kinds of the signals in `trace` and appends them to
+/// `$CARGO_TARGET_TMPDIR/signal-deliveries.txt` (one line per recording).
+fn report_deliveries(sb: &Sandbox, name: &str, trace: &Path) -> BTreeMap<String, usize> {
+    if !trace.exists() {
+        return BTreeMap::new();
+    }
+    let kinds = delivery_kinds(&signal_events(sb, trace));
+    let interrupted = kinds.get("Interrupted").copied().unwrap_or(0);
+    let line = format!(
+        "signal deliveries in {name}: {kinds:?}; Interrupted (landmark case): {interrupted}"
+    );
+    eprintln!("{line}");
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("signal-deliveries.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{line}");
+    }
+    kinds
+}
+
+/// `check_case_in` in a sandbox of our own, then the delivery report (also
+/// when the check failed).
+fn check_and_report(name: &str, argv: &[String], spec: &Spec) -> BTreeMap<String, usize> {
+    let sb = Sandbox::new(name);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_case_in(&sb, name, argv, spec)
+    }));
+    let kinds = report_deliveries(&sb, name, &sb.path().join("trace"));
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+    kinds
+}
+
+/// Compiles `tests/programs/signals/<name>.c` and checks it.
+fn signal_program(name: &str) -> BTreeMap<String, usize> {
+    let name = format!("signals/{name}");
+    let src = programs_dir().join(format!("{name}.c"));
+    let source = std::fs::read_to_string(&src)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+    let spec = parse_spec(&source, &format!("{name}.c"));
+    let bins = tempfile::Builder::new()
+        .prefix(&format!("reel-bin-{}-", name.replace('/', "-")))
+        .tempdir()
+        .unwrap();
+    let bin = compile_c(&src, bins.path());
+    check_and_report(&name, &[bin.to_string_lossy().into_owned()], &spec)
+}
+
+fn compile_signal_program(name: &str, dir: &Path) -> PathBuf {
+    compile_c(&programs_dir().join(format!("signals/{name}.c")), dir)
+}
+
+macro_rules! signal_tests {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        /// One test per `tests/programs/signals/*.c`.
+        mod programs {
+            $(
+                $(#[$attr])*
+                #[test]
+                fn $name() {
+                    super::signal_program(stringify!($name));
+                }
+            )*
+        }
+        const PROGRAMS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+signal_tests!(
+    abort,
+    alarm_sleep,
+    altstack,
+    bus_longjmp,
+    #[ignore = "needs landmarks: Interrupted delivery is replayed right after the previous event, not where it was recorded; the loop sees the flag at once"]
+    busy_alarm,
+    #[ignore = "needs landmarks: Interrupted delivery replayed at another instruction; replay diverges at the final write"]
+    busy_alarm_state,
+    fpe_death,
+    fpe_skip,
+    ill_death,
+    ill_skip,
+    exec_resets_handlers,
+    inherited_state,
+    itimer_compute,
+    kill_self,
+    onstack_without_altstack,
+    pthread_sigmask,
+    raise,
+    rt_queue,
+    sa_restart,
+    segv_fix,
+    segv_handler_reset,
+    segv_longjmp,
+    sigchld,
+    siginfo,
+    signalfd,
+    sigpipe,
+    sigpipe_death,
+    sigprocmask,
+    sigsuspend,
+    sigwaitinfo,
+    stack_overflow,
+    tgkill,
+    ticker,
+    timer_create,
+    timerfd,
+    trap_death,
+    trap_int3,
+);
+
+#[test]
+fn every_signal_program_has_a_test() {
+    let mut files: Vec<String> = std::fs::read_dir(programs_dir().join("signals"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = PROGRAMS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        files, listed,
+        "tests/programs/signals/*.c and the signal_tests! list disagree"
+    );
+}
+
+/// A `reel` child started in the background, its stdout and stderr read by
+/// threads.
+struct Background {
+    child: std::process::Child,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+    line: String,
+}
+
+impl Background {
+    fn start(mut cmd: Command) -> Background {
+        let line = format!("{cmd:?}");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start reel");
+        let reader = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut v = Vec::new();
+                let _ = r.read_to_end(&mut v);
+                v
+            })
+        };
+        let out = reader(Box::new(child.stdout.take().unwrap()));
+        let err = reader(Box::new(child.stderr.take().unwrap()));
+        Background {
+            child,
+            out,
+            err,
+            line,
+        }
+    }
+
+    /// Waits (with a deadline) for the child and its output.
+    fn finish(mut self) -> Output {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            match self.child.try_wait().unwrap() {
+                Some(st) => break st,
+                None if Instant::now() >= deadline => {
+                    let _ = self.child.kill();
+                    panic!("timed out: {}", self.line);
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        Output {
+            status: shell_status(status),
+            stdout: self.out.join().unwrap(),
+            stderr: self.err.join().unwrap(),
+            cmdline: self.line,
+        }
+    }
+}
+
+/// Waits for the ticker to write its pid file.
+fn wait_for_pid(file: &Path) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(file) {
+            if let Ok(pid) = s.trim().parse() {
+                return pid;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ticker never wrote {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn send(pid: i32, sig: &str) {
+    let out = run(
+        Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string()),
+        None,
+    );
+    assert_eq!(out.status, 0, "kill failed:\n{}", out.describe());
+}
+
+/// Whether `pid` is gone (or a zombie).
+fn dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.trim_start().starts_with('Z') || rest.trim_start().starts_with('X')
+            })
+            .unwrap_or(true),
+    }
+}
+
+fn tick_lines(b: &[u8]) -> usize {
+    String::from_utf8_lossy(b)
+        .lines()
+        .filter(|l| l.starts_with("tick "))
+        .count()
+}
+
+mod outside {
+    use super::*;
+
+    /// Records the ticker, sends the program `sig` after about a second, and
+    /// checks record's and replay's status and output.
+    fn kill_program(sig: &str, status: i32) {
+        let sb = Sandbox::new(&format!("outside-{sig}"));
+        let bin = compile_signal_program("ticker", sb.path());
+        let pidfile = sb.path().join("pid");
+        let trace = sb.path().join("trace");
+        let mut cmd = sb.reel();
+        cmd.arg("record")
+            .arg("-o")
+            .arg(&trace)
+            .arg(&bin)
+            .arg(&pidfile);
+        let rec = Background::start(cmd);
+        let pid = wait_for_pid(&pidfile);
+        std::thread::sleep(Duration::from_millis(1000));
+        send(pid, sig);
+        let rec = rec.finish();
+        report_deliveries(&sb, &format!("ticker killed with SIG{sig}"), &trace);
+        assert_eq!(rec.status, status, "reel record:\n{}", rec.describe());
+        assert!(
+            tick_lines(&rec.stdout) >= 5,
+            "reel record printed too few ticks:\n{}",
+            rec.describe()
+        );
+        let rep = sb.replay(&trace);
+        assert_eq!(rep.status, status, "reel replay -a:\n{}", rep.describe());
+        if let Some(d) = difference(&rec.stdout, &rep.stdout) {
+            panic!(
+                "replay stdout differs from record's: {d}\n{}",
+                rep.describe()
+            );
+        }
+    }
+
+    #[test]
+    fn sigkill_to_the_program() {
+        kill_program("KILL", 137);
+    }
+
+    #[test]
+    fn sigterm_to_the_program() {
+        kill_program("TERM", 143);
+    }
+
+    #[test]
+    fn sigint_to_the_program() {
+        kill_program("INT", 130);
+    }
+
+    /// SIGKILL to reel while it records: the program dies with it
+    /// (PTRACE_O_EXITKILL); the trace replays up to its last whole chunk and
+    /// says it is incomplete.
+    #[test]
+    fn sigkill_to_reel() {
+        let sb = Sandbox::new("outside-reel-killed");
+        let bin = compile_signal_program("ticker", sb.path());
+        let pidfile = sb.path().join("pid");
+        let trace = sb.path().join("trace");
+        let mut cmd = sb.reel();
+        cmd.arg("record")
+            .arg("-o")
+            .arg(&trace)
+            .arg(&bin)
+            .arg(&pidfile);
+        let rec = Background::start(cmd);
+        let pid = wait_for_pid(&pidfile);
+        std::thread::sleep(Duration::from_millis(2500));
+        send(rec.child.id() as i32, "KILL");
+        let rec = rec.finish();
+        assert_eq!(rec.status, 137, "reel record:\n{}", rec.describe());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !dead(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(dead(pid), "the recorded program {pid} outlived reel");
+        let recorded = tick_lines(&rec.stdout);
+        assert!(
+            recorded >= 20,
+            "too few ticks recorded:\n{}",
+            rec.describe()
+        );
+
+        let rep = sb.replay(&trace);
+        assert_eq!(
+            rep.status,
+            125,
+            "reel replay -a of a cut trace:\n{}",
+            rep.describe()
+        );
+        assert!(
+            rec.stdout.starts_with(&rep.stdout),
+            "replay's stdout is not a prefix of record's:\n{}",
+            rep.describe()
+        );
+        let replayed = tick_lines(&rep.stdout);
+        // The trace is flushed at least every second: what was printed more
+        // than about a second before the kill (20 ticks a second) replays.
+        assert!(
+            replayed + 30 >= recorded,
+            "replay reproduced {replayed} of {recorded} ticks:\n{}",
+            rep.describe()
+        );
+        let err = rep.stderr_str();
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("reel:") && l.to_lowercase().contains("incomplete")),
+            "replay did not say the trace is incomplete:\n{}",
+            rep.describe()
+        );
+        eprintln!("reel killed: {recorded} ticks recorded, {replayed} replayed");
+    }
+}
+
+mod installed {
+    use super::*;
+
+    fn argv(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn spec(exit: i32) -> Spec {
+        Spec {
+            exit,
+            marker: false,
+            ..Spec::default()
+        }
+    }
+
+    #[test]
+    fn timeout_term() {
+        check_and_report(
+            "timeout-term",
+            &argv(&["timeout", "0.5", "sleep", "5"]),
+            &spec(124),
+        );
+    }
+
+    #[test]
+    fn timeout_kill() {
+        check_and_report(
+            "timeout-kill",
+            &argv(&["timeout", "-s", "KILL", "0.5", "sleep", "5"]),
+            &spec(137),
+        );
+    }
+
+    #[test]
+    fn shell_timeout_in_a_script() {
+        check_and_report(
+            "sh-timeout",
+            &argv(&["sh", "-c", "timeout 0.3 sleep 5; echo \"timeout said $?\""]),
+            &spec(0),
+        );
+    }
+
+    fn python3() -> String {
+        if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3".into()
+        } else {
+            "python3".into()
+        }
+    }
+
+    const PY_HANDLERS: &str = r#"
+import os, signal, time
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append('alrm'))
+signal.signal(signal.SIGUSR1, lambda s, f: got.append('usr1'))
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+t = time.monotonic()
+time.sleep(0.6)
+print('after sleep', got, 'slept fully:', time.monotonic() - t >= 0.59)
+os.kill(os.getpid(), signal.SIGUSR1)
+print('after kill', got)
+class Timeout(Exception):
+    pass
+def boom(s, f):
+    raise Timeout()
+signal.signal(signal.SIGALRM, boom)
+signal.alarm(1)
+try:
+    time.sleep(5)
+    print('not interrupted')
+except Timeout:
+    print('sleep interrupted by the handler exception')
+"#;
+
+    #[test]
+    fn python_handlers() {
+        let py = python3();
+        check_and_report(
+            "python-handlers",
+            &argv(&[&py, "-c", PY_HANDLERS]),
+            &spec(0),
+        );
+    }
+
+    /// The handler must run while the interpreter computes without syscalls.
+    const PY_BUSY: &str = r#"
+import signal
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append(1))
+signal.setitimer(signal.ITIMER_REAL, 0.1)
+n = 0
+while not got:
+    n += 1
+print('handler ran while computing:', got, n > 0)
+"#;
+
+    #[test]
+    #[ignore = "needs landmarks: the handler interrupts a loop with no syscall (Interrupted delivery), which replay can only place after the same event"]
+    fn python_busy_loop_handler() {
+        let py = python3();
+        check_and_report("python-busy", &argv(&[&py, "-c", PY_BUSY]), &spec(0));
+    }
+}
+
+mod dump {
+    use super::*;
+
+    /// Records `name` and returns the sandbox and trace.
+    fn record(name: &str) -> (Sandbox, PathBuf, Output) {
+        let sb = Sandbox::new(&format!("dump-{name}"));
+        let bin = compile_signal_program(name, sb.path());
+        let trace = sb.path().join("trace");
+        let out = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        (sb, trace, out)
+    }
+
+    #[test]
+    fn json_shows_signals_with_their_delivery() {
+        // raise: three SIGUSR1 raised by kill/tgkill syscalls, delivered as
+        // the syscall returns (AfterSyscall).
+        let (sb, trace, rec) = record("raise");
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let events = signal_events(&sb, &trace);
+        report_deliveries(&sb, "dump raise", &trace);
+        let usr1: Vec<_> = events.iter().filter(|e| e["signo"] == 10).collect();
+        assert_eq!(usr1.len(), 3, "three SIGUSR1 events expected: {events:#?}");
+        for e in &usr1 {
+            assert_eq!(e["name"], "SIGUSR1", "{e}");
+            assert!(e["event"].as_u64().is_some_and(|n| n > 0), "{e}");
+            assert!(e["tid"].as_i64().is_some_and(|n| n > 0), "{e}");
+            assert_eq!(e["delivery"], "AfterSyscall", "{e}");
+        }
+        // SIGUSR2 (ignored) and SIGCHLD (default: ignore) do nothing; reel
+        // records them anyway (as AfterSyscall: raised by tgkill), which is
+        // harmless. Only their delivery kind is checked.
+        for e in events.iter().filter(|e| e["signo"] != 10) {
+            assert!(
+                e["name"] == "SIGUSR2" || e["name"] == "SIGCHLD",
+                "unexpected signal event: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn synchronous_and_default_action_kinds() {
+        let (sb, trace, rec) = record("segv_longjmp");
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let kinds = delivery_kinds(&signal_events(&sb, &trace));
+        assert_eq!(kinds.get("Synchronous"), Some(&5), "{kinds:?}");
+
+        let (sb, trace, rec) = record("kill_self");
+        assert_eq!(rec.status, 143, "{}", rec.describe());
+        let events = signal_events(&sb, &trace);
+        let term: Vec<_> = events.iter().filter(|e| e["name"] == "SIGTERM").collect();
+        assert_eq!(term.len(), 1, "{events:#?}");
+        assert!(
+            term[0]["delivery"] == "DefaultAction" || term[0]["delivery"] == "AfterSyscall",
+            "{events:#?}"
+        );
+    }
+
+    #[test]
+    fn text_dump_lists_signals() {
+        let (sb, trace, rec) = record("sigprocmask");
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let out = run(sb.reel().arg("dump").arg(&trace), None);
+        assert_eq!(out.status, 0, "{}", out.describe());
+        let text = out.stdout_str();
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("signal SIG")).collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("SIGUSR1") && l.contains("AfterSyscall")),
+            "no SIGUSR1 AfterSyscall line in:\n{}",
+            lines.join("\n")
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("SIGUSR2")),
+            "no SIGUSR2 line in:\n{}",
+            lines.join("\n")
+        );
+        assert_eq!(
+            lines.len(),
+            signal_events(&sb, &trace).len(),
+            "text and JSON dumps list different numbers of signals"
+        );
+    }
+
+    #[test]
+    fn busy_loop_needs_interrupted_delivery() {
+        let (sb, trace, rec) = record("busy_alarm");
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let kinds = report_deliveries(&sb, "dump busy_alarm", &trace);
+        assert_eq!(kinds.get("Interrupted"), Some(&1), "{kinds:?}");
+    }
+}
