@@ -241,8 +241,10 @@ unsafe fn child_main(
             }
             libc::syscall(libc::SYS_execve, path, argv.as_ptr(), envp.as_ptr());
             // The recorder checked the program before spawning; a failure here
-            // is reported by the recorder from the execve result.
-            libc::_exit(127);
+            // is reported from the execve result, with a shell's statuses:
+            // 127 not found, 126 found but cannot be executed.
+            let not_found = *libc::__errno_location() == libc::ENOENT;
+            libc::_exit(if not_found { 127 } else { 126 });
         }
         None => {
             libc::syscall(libc::SYS_execve, 0usize, 0usize, 0usize);
