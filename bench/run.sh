@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): native vs `reel record` vs `reel replay -a` for a
-# syscall-heavy and a compute-heavy program. Median of $RUNS runs each
+# syscall-heavy and a compute-heavy program (bench/*.c) and process-heavy
+# shell workloads (bench/*.sh, run with `sh`). Median of $RUNS runs each
 # (default 3), wall-clock time, plus record/native and replay/native ratios
 # and the trace size. See bench/README.md.
 #
@@ -24,12 +25,26 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/reel-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export REEL_TRACE_DIR=$work/traces
+# Scratch space for the shell workloads (make8.sh builds its project here).
+export BENCH_WORK=$work/scratch
+mkdir -p "$BENCH_WORK"
+# No single run may take longer than this (a hung replay reports FAILED).
+limit=${BENCH_TIMEOUT:-300}
 
 workloads=("$@")
-[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute)
+[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute spawn200 make8)
+# cmd_of W: the command line of workload W (a compiled bench/W.c, or
+# `sh bench/W.sh`).
+declare -A cmd_of
 for w in "${workloads[@]}"; do
-    [ -f "$root/bench/$w.c" ] || { echo "bench: no bench/$w.c" >&2; exit 1; }
-    "$cc" -O2 -o "$work/$w" "$root/bench/$w.c" || exit 1
+    if [ -f "$root/bench/$w.c" ]; then
+        "$cc" -O2 -o "$work/$w" "$root/bench/$w.c" || exit 1
+        cmd_of[$w]="$work/$w"
+    elif [ -f "$root/bench/$w.sh" ]; then
+        cmd_of[$w]="sh $root/bench/$w.sh"
+    else
+        echo "bench: no bench/$w.c or bench/$w.sh" >&2; exit 1
+    fi
 done
 
 # time_cmd OUTFILE CMD... : runs CMD (stdout to OUTFILE, stderr to OUTFILE.err),
@@ -37,7 +52,7 @@ done
 time_cmd() {
     local out=$1; shift
     local t0=$EPOCHREALTIME
-    "$@" >"$out" 2>"$out.err"
+    timeout -k 5 "$limit" "$@" >"$out" 2>"$out.err"
     local st=$?
     local t1=$EPOCHREALTIME
     python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.4f}')" "$t0" "$t1"
@@ -51,12 +66,12 @@ printf '%-10s %10s %10s %10s %9s %9s %12s\n' workload native_s record_s replay_s
 for w in "${workloads[@]}"; do
     nat=() rec=() rep=() failed=""
     for i in $(seq "$runs"); do
-        t=$(time_cmd "$work/$w.native.out" "$work/$w") || failed="$failed native(status $?)"
+        t=$(time_cmd "$work/$w.native.out" ${cmd_of[$w]}) || failed="$failed native(status $?)"
         nat+=("$t")
     done
     for i in $(seq "$runs"); do
         rm -rf "$work/$w.trace"
-        t=$(time_cmd "$work/$w.record.out" "$REEL" record -o "$work/$w.trace" "$work/$w") \
+        t=$(time_cmd "$work/$w.record.out" "$REEL" record -o "$work/$w.trace" ${cmd_of[$w]}) \
             && rec+=("$t") || failed="$failed record(status $?: $(head -c 300 "$work/$w.record.out.err"))"
     done
     for i in $(seq "$runs"); do
