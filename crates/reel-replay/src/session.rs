@@ -407,12 +407,19 @@ impl Replayer {
         let mut regs = st.regs()?;
         let (nr, args) = (regs.syscall_nr(), regs.args());
         if nr != ev.nr || args != ev.args {
+            let mut actual = format!("the program made {}", reel_syscalls::format_call(nr, &args));
+            if nr == ev.nr {
+                // Name the registers that differ: some are not printed in
+                // the call (the arguments a syscall does not take).
+                let names = ["rdi", "rsi", "rdx", "r10", "r8", "r9"];
+                let diffs: Vec<String> = (0..6)
+                    .filter(|&i| args[i] != ev.args[i])
+                    .map(|i| format!("{}={:#x} (recorded {:#x})", names[i], args[i], ev.args[i]))
+                    .collect();
+                actual += &format!(" with {}", diffs.join(", "));
+            }
             self.park(tid, st)?;
-            return Err(self.diverged(
-                tid,
-                expected,
-                format!("the program made {}", reel_syscalls::format_call(nr, &args)),
-            ));
+            return Err(self.diverged(tid, expected, actual));
         }
         if let Some(site) = ev.site {
             if site.rip != regs.ip() || site.rsp != regs.sp() {

@@ -123,6 +123,9 @@ pub fn scan_processes(reader: &mut TraceReader) -> Result<Vec<ProcessInfo>, Trac
     // child tid -> (creating tid, created as a thread)
     let mut created: BTreeMap<Tid, (Tid, bool)> = BTreeMap::new();
     let mut initial: Option<Tid> = None;
+    // A process that never execs runs its creator's program: its command
+    // line is the creator's at the time of the fork.
+    let mut inherited: BTreeMap<Tid, Vec<String>> = BTreeMap::new();
     while let Some(rec) = reader.next()? {
         let mut tid = rec.event.tid();
         if let Event::Exec(e) = &rec.event {
@@ -156,6 +159,14 @@ pub fn scan_processes(reader: &mut TraceReader) -> Result<Vec<ProcessInfo>, Trac
             {
                 let thread = s.nr == SYS_CLONE && s.args[0] & CLONE_THREAD != 0;
                 created.entry(s.result as Tid).or_insert((s.tid, thread));
+                let running = t
+                    .argv
+                    .clone()
+                    .or_else(|| inherited.get(&tid).cloned())
+                    .or_else(|| (initial == Some(tid)).then(|| initial_argv.clone()));
+                if let Some(argv) = running {
+                    inherited.entry(s.result as Tid).or_insert(argv);
+                }
             }
             _ => {}
         }
@@ -181,13 +192,17 @@ pub fn scan_processes(reader: &mut TraceReader) -> Result<Vec<ProcessInfo>, Trac
             .get(&tid)
             .map(|&(creator, _)| process_of(creator))
             .filter(|&p| p != tid);
-        let argv = t.argv.clone().unwrap_or_else(|| {
-            if initial == Some(tid) {
-                initial_argv.clone()
-            } else {
-                Vec::new()
-            }
-        });
+        let argv = t
+            .argv
+            .clone()
+            .or_else(|| inherited.get(&tid).cloned())
+            .unwrap_or_else(|| {
+                if initial == Some(tid) {
+                    initial_argv.clone()
+                } else {
+                    Vec::new()
+                }
+            });
         procs.insert(
             tid,
             ProcessInfo {
@@ -689,7 +704,8 @@ mod scan_processes_tests {
         assert_eq!(ps[0].argv, vec!["/bin/sh", "-c", "x"]);
         assert_eq!(ps[0].exit, Some(ExitKind::Exited(1)));
         assert_eq!((ps[0].first_event, ps[0].last_event), (1, 13));
-        assert!(ps[1].argv.is_empty());
+        // A forked process that never execs runs its parent's program.
+        assert_eq!(ps[1].argv, vec!["/bin/sh", "-c", "x"]);
         assert_eq!(ps[2].argv, vec!["/bin/true"]);
         assert_eq!(ps[3].exit, Some(ExitKind::Signaled(9)));
     }
