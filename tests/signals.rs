@@ -263,6 +263,18 @@ fn send(pid: i32, sig: &str) {
     assert_eq!(out.status, 0, "kill failed:\n{}", out.describe());
 }
 
+/// Sends signal `sig` to every process of group `pgid`.
+fn send_to_group(pgid: i32, sig: &str) {
+    let out = run(
+        Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg("--")
+            .arg(format!("-{pgid}")),
+        None,
+    );
+    assert_eq!(out.status, 0, "kill failed:\n{}", out.describe());
+}
+
 /// Whether `pid` is gone (or a zombie).
 fn dead(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -334,6 +346,53 @@ mod outside {
     #[test]
     fn sigint_to_the_program() {
         kill_program("INT", 130);
+    }
+
+    /// Ctrl-C at a terminal sends SIGINT to the whole foreground process
+    /// group: reel and the program. The program gets it as without reel (its
+    /// handler exits with status 3; a handler, because a test run from a
+    /// background shell inherits SIGINT ignored); reel must not die of it (it
+    /// ignores SIGINT), and finishes the trace properly.
+    #[test]
+    fn ctrl_c_to_the_process_group() {
+        use std::os::unix::process::CommandExt;
+        let sb = Sandbox::new("outside-ctrl-c");
+        let bin = compile_signal_program("ticker", sb.path());
+        let pidfile = sb.path().join("pid");
+        let trace = sb.path().join("trace");
+        let mut cmd = sb.reel();
+        cmd.arg("record")
+            .arg("-o")
+            .arg(&trace)
+            .arg(&bin)
+            .arg(&pidfile)
+            .arg("int-handler")
+            .process_group(0);
+        let rec = Background::start(cmd);
+        let reel_pid = rec.child.id() as i32;
+        wait_for_pid(&pidfile);
+        std::thread::sleep(Duration::from_millis(500));
+        send_to_group(reel_pid, "INT");
+        let rec = rec.finish();
+        assert_eq!(rec.status, 3, "reel record:\n{}", rec.describe());
+        assert!(
+            String::from_utf8_lossy(&rec.stdout).contains("got SIGINT"),
+            "{}",
+            rec.describe()
+        );
+        let rep = sb.replay(&trace);
+        assert_eq!(
+            rep.status,
+            3,
+            "the trace should be complete and replay the death by SIGINT:\n{}",
+            rep.describe()
+        );
+        if let Some(d) = difference(&rec.stdout, &rep.stdout) {
+            panic!(
+                "replay stdout differs from record's: {d}\n{}",
+                rep.describe()
+            );
+        }
     }
 
     /// SIGKILL to reel while it records: the program dies with it

@@ -1,11 +1,23 @@
 // Prints a numbered line every 50 ms. Without arguments: 5 lines and exit.
 // With a file name: writes its pid there and ticks until killed (used by
-// tests/signals.rs to kill a recorded program from outside).
+// tests/signals.rs to kill a recorded program from outside). With a second
+// argument `int-handler`: SIGINT prints a line and exits with status 3
+// (whatever disposition the program inherited).
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+static void on_int(int sig) {
+  (void)sig;
+  static const char msg[] = "got SIGINT\n";
+  write(1, msg, sizeof msg - 1);
+  _exit(3);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[2], "int-handler") == 0) signal(SIGINT, on_int);
   if (argc > 1) {
     FILE *f = fopen(argv[1], "w");
     if (!f) { perror("pidfile"); return 1; }
