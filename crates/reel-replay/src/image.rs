@@ -109,7 +109,22 @@ impl Injector<'_> {
         } else {
             libc::MAP_PRIVATE
         };
-        let flags = (kind | libc::MAP_ANONYMOUS | libc::MAP_FIXED) as u64;
+        self.map_anon_with(st, start, len, prot, kind)
+    }
+
+    /// Maps anonymous memory at `start..start+len` with the program's own
+    /// mmap `flags` (MAP_STACK, MAP_NORESERVE ... matter: they decide which
+    /// neighbouring mappings the kernel merges, which the memory digest sees).
+    pub fn map_anon_with(
+        &mut self,
+        st: Stopped,
+        start: u64,
+        len: u64,
+        prot: u32,
+        flags: i32,
+    ) -> Result<Stopped> {
+        let flags =
+            ((flags & !libc::MAP_FIXED_NOREPLACE) | libc::MAP_ANONYMOUS | libc::MAP_FIXED) as u64;
         let (st, _) = self.call(
             st,
             libc::SYS_mmap,

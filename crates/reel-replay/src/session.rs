@@ -97,6 +97,8 @@ struct Replayer {
     by_tid: HashMap<Tid, Task>,
     memories: HashMap<Tid, Memory>,
     brks: HashMap<Tid, u64>,
+    /// Per process: where its main stack (recorded as `[stack]`) ends.
+    stack_ends: HashMap<Tid, u64>,
     opts: ReplayOptions,
     root: Option<Tid>,
     root_exit: Option<ExitKind>,
@@ -112,6 +114,7 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         by_tid: HashMap::new(),
         memories: HashMap::new(),
         brks: HashMap::new(),
+        stack_ends: HashMap::new(),
         opts,
         root: None,
         root_exit: None,
@@ -372,6 +375,9 @@ impl Replayer {
         let st = restore(st, &mut self.tasks, &mem, &self.reader, ev, data)?;
         self.memories.insert(pid, mem);
         self.brks.insert(pid, ev.brk);
+        if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
+            self.stack_ends.insert(pid, stack.end);
+        }
         self.park(ev.tid, st)
     }
 
@@ -506,7 +512,9 @@ impl Replayer {
 
     fn finish_syscall(&mut self, tid: Tid, st: Stopped, ev: &SyscallEvent) -> Result<()> {
         if let Some(expected) = ev.checksum {
-            let actual = digest::writable_memory(&st, self.mem(tid)?)?;
+            let pid = self.task(tid)?.pid;
+            let stack_end = self.stack_ends.get(&pid).copied();
+            let actual = digest::writable_memory(&st, self.mem(tid)?, stack_end)?;
             if actual != expected {
                 self.park(tid, st)?;
                 return Err(self.diverged(
@@ -745,6 +753,9 @@ impl Replayer {
         if let Some(b) = self.brks.get(&parent_pid).copied() {
             self.brks.insert(rec_child, b);
         }
+        if let Some(e) = self.stack_ends.get(&parent_pid).copied() {
+            self.stack_ends.insert(rec_child, e);
+        }
         if vfork {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
             self.task(tid)?.vfork_wait = Some((ev.clone(), data.to_vec()));
@@ -817,9 +828,14 @@ impl Replayer {
                 inj.map_file(st, &mem, &m)
             }
             None => {
-                let shared = (flags as i32) & libc::MAP_SHARED != 0
-                    && (flags as i32) & libc::MAP_ANONYMOUS != 0;
-                inj.map_anon(st, addr, len, prot as u32, shared)
+                // A shared mapping of a file reel did not snapshot (a device)
+                // is replayed as private zero memory.
+                let mut flags = flags as i32;
+                if flags & libc::MAP_ANONYMOUS == 0 {
+                    flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE))
+                        | libc::MAP_PRIVATE;
+                }
+                inj.map_anon_with(st, addr, len, prot as u32, flags)
             }
         };
         self.memories.insert(mem_pid, mem);

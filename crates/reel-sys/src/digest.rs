@@ -13,18 +13,21 @@ fn mix(h: u64, word: u64) -> u64 {
     (h ^ word).wrapping_mul(FNV_PRIME)
 }
 
-/// Bytes below the stack pointer that code may still use (the x86-64 red zone).
-const RED_ZONE: u64 = 128;
-
 /// Digest of every non-zero page of the writable private mappings of the
-/// task's process, keyed by address. Zero pages are skipped, so memory that is
-/// mapped but never written (replay reserves stack room the recording had not
-/// yet grown into) does not count. The task's stack below its red zone is
-/// dead and skipped too: what lies there depends on more than the program
-/// (e.g. ld.so saves the AVX state there with XSAVEC, whose header reflects the
-/// CPU's "in use" tracking, which context switches make vary).
-pub fn writable_memory(task: &Stopped, mem: &Memory) -> Result<u64> {
-    let live_from = task.regs()?.sp().saturating_sub(RED_ZONE);
+/// task's process, keyed by address, except its stack. Zero pages are
+/// skipped, so memory that is mapped but never written (replay reserves room
+/// the recording had not yet grown into) does not count.
+///
+/// The stack is left out: the kernel leaves bytes there that depend on more
+/// than the program — signal frames hold the XSAVE area, whose header and
+/// unwritten components reflect the CPU's "in use" tracking (which context
+/// switches change), and a stale page-fault address; ld.so saves the AVX state
+/// there with XSAVEC. Those bytes stay on the stack after the frame is gone
+/// and reappear inside later frames. The stack is the mapping holding the
+/// stack pointer and the one ending at `stack_end` (the main stack, also when
+/// a handler runs on an alternate stack).
+pub fn writable_memory(task: &Stopped, mem: &Memory, stack_end: Option<u64>) -> Result<u64> {
+    let sp = task.regs()?.sp();
     let mut h = FNV_OFFSET;
     let mut page = vec![0u8; PAGE_SIZE as usize];
     for m in maps(task.tid())? {
@@ -34,24 +37,12 @@ pub fn writable_memory(task: &Stopped, mem: &Memory) -> Result<u64> {
         if m.start < PRIVATE_PAGE + PRIVATE_LEN && m.end > PRIVATE_PAGE {
             continue;
         }
-        // In the mapping holding the stack pointer, only the live part counts.
-        let dead_below = if (m.start..m.end).contains(&live_from) {
-            live_from
-        } else {
-            0
-        };
-        let mut addr = m.start.max(dead_below & !(PAGE_SIZE - 1));
+        if m.name == "[stack]" || (m.start..m.end).contains(&sp) || Some(m.end) == stack_end {
+            continue;
+        }
+        let mut addr = m.start;
         while addr < m.end {
-            if mem.read_into(task, addr, &mut page).is_ok() {
-                if addr < dead_below {
-                    let dead = (dead_below - addr) as usize;
-                    page[..dead].fill(0);
-                }
-            } else {
-                addr += PAGE_SIZE;
-                continue;
-            }
-            if page.iter().any(|&b| b != 0) {
+            if mem.read_into(task, addr, &mut page).is_ok() && page.iter().any(|&b| b != 0) {
                 h = mix(h, addr);
                 for w in page.chunks_exact(8) {
                     h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));

@@ -1,3 +1,4 @@
+// reel-test: checksum
 // fork + waitpid: exit statuses, a child killed by a signal, one that dumps
 // core-less SIGABRT, and waitpid on a pid that is not a child (ECHILD).
 #include <errno.h>

@@ -1,3 +1,4 @@
+// reel-test: checksum
 // posix_spawn and posix_spawnp (glibc: clone(CLONE_VM|CLONE_VFORK)) with
 // file actions (dup2 onto stdout, open) and a spawn of a missing program.
 #include <errno.h>

@@ -1,3 +1,4 @@
+// reel-test: checksum
 // vfork: the child borrows the parent's memory until it execs or _exits.
 // The parent resumes only then; exec of /bin/echo and of the program itself.
 #include <stdio.h>

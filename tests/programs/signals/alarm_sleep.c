@@ -1,3 +1,4 @@
+// reel-test: checksum
 // alarm() and setitimer() interrupt nanosleep: it fails with EINTR and
 // reports the remaining time (printed coarsely: native timing varies).
 #include <errno.h>

@@ -1,3 +1,4 @@
+// reel-test: checksum
 // SIGSEGV handlers that siglongjmp out, several times in a row, with the
 // signal mask restored each time (sigsetjmp(env, 1)).
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// reel-test: checksum
 // sigsuspend waits with SIGUSR1 unblocked until a child process sends it
 // (after a delay); it returns -1/EINTR after the handler ran.
 #include <errno.h>

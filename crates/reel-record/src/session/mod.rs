@@ -537,7 +537,7 @@ impl Recorder {
             }
         }
         let checksum = if self.checksum {
-            Some(digest::writable_memory(st, self.mem(tid)?)?)
+            Some(digest::writable_memory(st, self.mem(tid)?, None)?)
         } else {
             None
         };
