@@ -282,6 +282,22 @@ impl Replayer {
         Ok(())
     }
 
+    /// Waits for the next stop of recorded task `tid` (real tid `real`) in
+    /// the middle of a call reel runs for it; its death there is a
+    /// divergence from what was recorded (`expected`).
+    fn wait_within_call(&mut self, tid: Tid, real: i32, expected: &str) -> Result<Stopped> {
+        let (kind, what) = match self.tasks.wait(Some(real))? {
+            Waited::Stopped(st) => return Ok(st),
+            Waited::Exited(_, c) => (ExitKind::Exited(c), format!("the task exited with {c}")),
+            Waited::Signaled(_, s) => (
+                ExitKind::Signaled(s),
+                format!("the task was killed by signal {s}"),
+            ),
+        };
+        self.mark_gone(tid, kind);
+        Err(self.diverged(tid, expected, what))
+    }
+
     fn mark_gone(&mut self, tid: Tid, kind: ExitKind) -> Next {
         if let Some(t) = self.by_tid.get_mut(&tid) {
             t.gone = Some(kind);
@@ -642,26 +658,12 @@ impl Replayer {
         let name = reel_syscalls::name(nr);
         for step in 0..3 {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
-            st = match self.tasks.wait(Some(real))? {
-                Waited::Stopped(s) if s.reason() == StopReason::Syscall => s,
-                Waited::Stopped(s) => {
-                    let what = format!("stopped with {:?} while running {name}", s.reason());
-                    self.park(tid, s)?;
-                    return Err(self.diverged(tid, format!("{name} to complete"), what));
-                }
-                Waited::Exited(_, c) => {
-                    self.mark_gone(tid, ExitKind::Exited(c));
-                    return Err(self.diverged(tid, name, format!("the task exited with {c}")));
-                }
-                Waited::Signaled(_, s) => {
-                    self.mark_gone(tid, ExitKind::Signaled(s));
-                    return Err(self.diverged(
-                        tid,
-                        name,
-                        format!("the task was killed by signal {s}"),
-                    ));
-                }
-            };
+            st = self.wait_within_call(tid, real, &format!("{name} to complete"))?;
+            if st.reason() != StopReason::Syscall {
+                let what = format!("stopped with {:?} while running {name}", st.reason());
+                self.park(tid, st)?;
+                return Err(self.diverged(tid, format!("{name} to complete"), what));
+            }
             if step == 1 && st.regs()?.syscall_nr() != nr {
                 let got = st.regs()?.syscall_nr();
                 self.park(tid, st)?;
@@ -705,25 +707,7 @@ impl Replayer {
         let wanted = if vfork { 2 } else { 3 };
         while syscall_stops < wanted || child.is_none() {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
-            st = match self.tasks.wait(Some(real))? {
-                Waited::Stopped(s) => s,
-                Waited::Exited(_, c) => {
-                    self.mark_gone(tid, ExitKind::Exited(c));
-                    return Err(self.diverged(
-                        tid,
-                        "fork to complete",
-                        format!("the task exited with {c}"),
-                    ));
-                }
-                Waited::Signaled(_, sig) => {
-                    self.mark_gone(tid, ExitKind::Signaled(sig));
-                    return Err(self.diverged(
-                        tid,
-                        "fork to complete",
-                        format!("the task was killed by signal {sig}"),
-                    ));
-                }
-            };
+            st = self.wait_within_call(tid, real, "fork to complete")?;
             match st.reason() {
                 StopReason::Syscall => syscall_stops += 1,
                 StopReason::NewTask { child: c } => child = Some(c),
@@ -769,27 +753,12 @@ impl Replayer {
     fn finish_vfork(&mut self, tid: Tid, ev: SyscallEvent, data: Vec<u8>) -> Result<()> {
         let real = self.task(tid)?.real;
         let mut st = loop {
-            match self.tasks.wait(Some(real))? {
-                Waited::Stopped(st) if st.reason() == StopReason::Syscall => break st,
-                // A stray signal (the child's SIGCHLD) on the way out.
-                Waited::Stopped(st) => self.tasks.insert(st.resume(Resume::Syscall, None)?),
-                Waited::Exited(_, c) => {
-                    self.mark_gone(tid, ExitKind::Exited(c));
-                    return Err(self.diverged(
-                        tid,
-                        "vfork to return",
-                        format!("the task exited with {c}"),
-                    ));
-                }
-                Waited::Signaled(_, sig) => {
-                    self.mark_gone(tid, ExitKind::Signaled(sig));
-                    return Err(self.diverged(
-                        tid,
-                        "vfork to return",
-                        format!("the task was killed by signal {sig}"),
-                    ));
-                }
+            let st = self.wait_within_call(tid, real, "vfork to return")?;
+            if st.reason() == StopReason::Syscall {
+                break st;
             }
+            // A stray signal (the child's SIGCHLD) on the way out.
+            self.tasks.insert(st.resume(Resume::Syscall, None)?);
         };
         let mut regs = st.regs()?;
         regs.set_args(ev.args);
