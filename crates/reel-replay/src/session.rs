@@ -317,15 +317,7 @@ impl Replayer {
     fn expect_syscall(&mut self, tid: Tid, expected: &str) -> Result<Stopped> {
         match self.advance(tid)? {
             Next::Stop(st) if st.reason() == StopReason::Syscall => Ok(st),
-            Next::Stop(st) => {
-                let ip = st.regs().map(|r| r.ip()).unwrap_or(0);
-                let what = format!("the program stopped with {:?} at {ip:#x}", st.reason());
-                self.park(tid, st)?;
-                Err(self.diverged(tid, expected, what))
-            }
-            Next::Gone(kind) => {
-                Err(self.diverged(tid, expected, format!("the task ended ({kind:?})")))
-            }
+            other => Err(self.unexpected(tid, other, expected)),
         }
     }
 
@@ -858,12 +850,22 @@ impl Replayer {
                 st.set_regs(&regs)?;
                 self.park(tid, st)
             }
+            other => Err(self.unexpected(tid, other, &expected)),
+        }
+    }
+
+    /// The divergence of a task that did `next` where `expected` was due
+    /// (the task is parked again if it is stopped).
+    fn unexpected(&mut self, tid: Tid, next: Next, expected: &str) -> ReplayError {
+        match next {
             Next::Stop(st) => {
                 let actual = self.describe_stop(&st);
-                self.park(tid, st)?;
-                Err(self.diverged(tid, expected, actual))
+                if let Err(e) = self.park(tid, st) {
+                    return e;
+                }
+                self.diverged(tid, expected, actual)
             }
-            Next::Gone(k) => Err(self.diverged(tid, expected, format!("the task ended ({k:?})"))),
+            Next::Gone(k) => self.diverged(tid, expected, format!("the task ended ({k:?})")),
         }
     }
 
@@ -938,12 +940,7 @@ impl Replayer {
                 self.task(tid)?.pending_signal = Some(ev.signo);
                 self.park(tid, st)
             }
-            Next::Stop(st) => {
-                let actual = self.describe_stop(&st);
-                self.park(tid, st)?;
-                Err(self.diverged(tid, expected, actual))
-            }
-            Next::Gone(k) => Err(self.diverged(tid, expected, format!("the task ended ({k:?})"))),
+            other => Err(self.unexpected(tid, other, &expected)),
         }
     }
 
