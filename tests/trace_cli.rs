@@ -614,6 +614,36 @@ fn directory_that_is_not_a_trace() {
     );
 }
 
+/// A file snapshot deleted from a trace: replay stops with one line naming
+/// the file the program had mapped, never by running the installed one.
+#[test]
+fn missing_snapshot_is_reported() {
+    let sb = Sandbox::new("trace_cli-missing-snapshot");
+    let trace = sb.path().join("t");
+    let rec = run(
+        sb.reel()
+            .args(["record", "-o"])
+            .arg(&trace)
+            .args(["cat", "/etc/hostname"]),
+        None,
+    );
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let libc = std::fs::read_to_string(trace.join("snapshots.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["source"].as_str().is_some_and(|s| s.contains("libc.so")))
+        .expect("libc is snapshotted");
+    std::fs::remove_file(trace.join("files").join(libc["id"].as_str().unwrap())).unwrap();
+    let out = reel(&sb, &["replay", "-a", &s(&trace)]);
+    let line = assert_clean_failure(&out);
+    assert!(
+        line.contains("libc.so") && line.contains("missing"),
+        "{}",
+        out.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 4. pack
 // ---------------------------------------------------------------------------

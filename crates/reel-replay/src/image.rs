@@ -16,6 +16,8 @@ const STACK_RESERVE: u64 = 8 << 20;
 pub struct FileMapping<'a> {
     /// The snapshot.
     pub path: &'a std::path::Path,
+    /// The file the program mapped, for messages.
+    pub original: &'a str,
     /// Where.
     pub start: u64,
     /// How many bytes.
@@ -59,6 +61,12 @@ impl Injector<'_> {
     /// Maps part of a file snapshot as described by `m`.
     pub fn map_file(&mut self, st: Stopped, mem: &Memory, m: &FileMapping) -> Result<Stopped> {
         let path = m.path;
+        if !path.exists() {
+            return Err(crate::ReplayError::MissingSnapshot {
+                original: m.original.to_string(),
+                snapshot: path.display().to_string(),
+            });
+        }
         let mut st = st;
         let mut bytes = path.as_os_str().as_encoded_bytes().to_vec();
         bytes.push(0);
@@ -208,11 +216,14 @@ pub fn restore(
                 st
             }
             RegionSource::File {
-                file, offset: off, ..
+                file,
+                offset: off,
+                path: original,
             } => {
                 let path = reader.file_path(file);
                 let m = FileMapping {
                     path: &path,
+                    original,
                     start: r.start,
                     len,
                     prot: r.prot,

@@ -39,6 +39,14 @@ pub enum ReplayError {
         /// What.
         what: String,
     },
+    /// A file snapshot the trace refers to is gone from its `files/`.
+    #[error("the trace's snapshot of {original} ({snapshot}) is missing: the trace is damaged")]
+    MissingSnapshot {
+        /// The path the program had mapped.
+        original: String,
+        /// Where the snapshot should be.
+        snapshot: String,
+    },
     /// Writing the program's output failed.
     #[error("writing the replayed output: {0}")]
     Output(std::io::Error),

@@ -780,6 +780,7 @@ impl Replayer {
                 let path = self.reader.file_path(&mf.file);
                 let m = FileMapping {
                     path: &path,
+                    original: &mf.path,
                     start: addr,
                     len,
                     prot: prot as u32,
