@@ -2,6 +2,8 @@
 //! each of its syscalls according to the syscall table, and writes every
 //! source of non-determinism into a trace.
 
+#![warn(missing_docs)]
+
 mod exec;
 mod session;
 

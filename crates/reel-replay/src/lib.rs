@@ -2,6 +2,8 @@
 //! from the trace, really executes only what shapes its address space, and
 //! checks at every event that it still does what it did when recorded.
 
+#![warn(missing_docs)]
+
 mod image;
 mod session;
 

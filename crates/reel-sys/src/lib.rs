@@ -10,6 +10,8 @@
 //! ptrace is per thread: every call here must be made from the thread that
 //! spawned (attached to) the tracees.
 
+#![warn(missing_docs)]
+
 pub mod cpu;
 pub mod digest;
 mod error;

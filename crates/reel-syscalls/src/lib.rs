@@ -27,6 +27,8 @@
 //!   assumed to write nothing: [`ioctl_is_described`] tells which, so the
 //!   recorder can warn.
 
+#![warn(missing_docs)]
+
 mod format;
 mod outputs;
 mod table;

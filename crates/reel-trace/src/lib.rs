@@ -8,6 +8,8 @@
 //!
 //! This crate knows nothing of ptrace: it stores what the recorder hands it.
 
+#![warn(missing_docs)]
+
 mod chunk;
 mod error;
 pub mod event;
