@@ -112,6 +112,8 @@ struct Recorder {
     stderr_id: Option<(u64, u64)>,
     checksum: bool,
     warned: HashSet<u64>,
+    /// ioctl requests already warned about.
+    warned_ioctls: HashSet<u64>,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -156,6 +158,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         stderr_id: proc::own_fd_identity(2),
         checksum: opts.checksum,
         warned: HashSet::new(),
+        warned_ioctls: HashSet::new(),
         root_pid: root,
         root_exit: None,
         events: 0,
@@ -508,6 +511,16 @@ impl Recorder {
         let mut data = Vec::new();
         let mut echo = None;
         let mut mapped_file = None;
+        if sc.nr == libc::SYS_ioctl as u64
+            && result >= 0
+            && !reel_syscalls::ioctl_is_described(sc.args[1])
+            && self.warned_ioctls.insert(sc.args[1])
+        {
+            eprintln!(
+                "reel: warning: ioctl request {:#x} is not described to reel; if it writes the program's memory, the replay may diverge",
+                sc.args[1]
+            );
+        }
         if let Some(spec) = sc.spec {
             let mem = self.mem(tid)?;
             let view = TaskMemory { task: st, mem };
