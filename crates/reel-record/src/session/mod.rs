@@ -114,6 +114,8 @@ struct Recorder {
     warned: HashSet<u64>,
     /// ioctl requests already warned about.
     warned_ioctls: HashSet<u64>,
+    /// Files mapped shared, already warned about.
+    warned_shared: HashSet<String>,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -159,6 +161,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         checksum: opts.checksum,
         warned: HashSet::new(),
         warned_ioctls: HashSet::new(),
+        warned_shared: HashSet::new(),
         root_pid: root,
         root_exit: None,
         events: 0,
@@ -631,6 +634,13 @@ impl Recorder {
                 eprintln!("reel: warning: mapping of {path} (not a regular file) is replayed as zero-filled memory");
             }
             return Ok(None);
+        }
+        if flags & libc::MAP_SHARED != 0 && self.warned_shared.insert(path.clone()) {
+            // The memory follows the file: what other processes write to it
+            // reaches the program without a syscall reel could record.
+            eprintln!(
+                "reel: warning: {path} is mapped shared; changes other processes make to it while the program runs are not recorded"
+            );
         }
         let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
         Ok(Some(MappedFile { file, path }))
