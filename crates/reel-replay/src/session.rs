@@ -285,14 +285,34 @@ impl Replayer {
     /// Waits for the next stop of recorded task `tid` (real tid `real`) in
     /// the middle of a call reel runs for it; its death there is a
     /// divergence from what was recorded (`expected`).
+    ///
+    /// A signal the replay did not send (a real SIGCHLD from a replayed
+    /// child) is discarded on the way, as in [`Replayer::advance`]; the task
+    /// is resumed with PTRACE_SYSCALL, as the callers run it.
     fn wait_within_call(&mut self, tid: Tid, real: i32, expected: &str) -> Result<Stopped> {
-        let (kind, what) = match self.tasks.wait(Some(real))? {
-            Waited::Stopped(st) => return Ok(st),
-            Waited::Exited(_, c) => (ExitKind::Exited(c), format!("the task exited with {c}")),
-            Waited::Signaled(_, s) => (
-                ExitKind::Signaled(s),
-                format!("the task was killed by signal {s}"),
-            ),
+        let (kind, what) = loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(st) => {
+                    if let StopReason::Signal(sig) = st.reason() {
+                        let injected = self.task(tid)?.injected == Some(sig);
+                        if !injected && !reel_syscalls::is_fault_signal(sig, st.siginfo()?.si_code)
+                        {
+                            self.tasks.insert(st.resume(Resume::Syscall, None)?);
+                            continue;
+                        }
+                    }
+                    return Ok(st);
+                }
+                Waited::Exited(_, c) => {
+                    break (ExitKind::Exited(c), format!("the task exited with {c}"))
+                }
+                Waited::Signaled(_, s) => {
+                    break (
+                        ExitKind::Signaled(s),
+                        format!("the task was killed by signal {s}"),
+                    )
+                }
+            }
         };
         self.mark_gone(tid, kind);
         Err(self.diverged(tid, expected, what))
