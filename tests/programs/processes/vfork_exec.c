@@ -29,9 +29,10 @@ int main(int argc, char **argv) {
     execv("/bin/echo", args);
     _exit(127);
   }
-  printf("parent resumed after the child's exec\n");
+  // The parent runs again once the child has exec'd, alongside echo: it
+  // prints only after echo is done, so that the output has one order.
   waitpid(p, &st, 0);
-  printf("echo: exited %d\n", WEXITSTATUS(st));
+  printf("parent resumed after the child's exec; echo exited %d\n", WEXITSTATUS(st));
 
   p = vfork();
   if (p == 0) {
