@@ -113,7 +113,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not failures; bad usage is reel's own
+            // failure, so it exits 125 (never a status the program could have).
+            let text = e.render().to_string();
+            if !e.use_stderr() {
+                print!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            eprint!("reel: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            return ExitCode::from(EXIT_REEL_FAILED);
+        }
+    };
     let result = match cli.command {
         Command::Record {
             output,

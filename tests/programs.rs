@@ -394,6 +394,21 @@ mod cli {
     }
 
     #[test]
+    fn bad_usage_exits_125() {
+        let sb = Sandbox::new("cli-usage");
+        for args in [
+            &["record"][..],
+            &["no-such-command"],
+            &["replay", "--no-such-flag"],
+        ] {
+            let out = run(sb.reel().args(args), None);
+            assert_clean_error(&out, 125, &format!("reel {}", args.join(" ")));
+        }
+        let help = run(sb.reel().arg("--help"), None);
+        assert_eq!(help.status, 0, "{}", help.describe());
+    }
+
+    #[test]
     fn missing_program_exits_127() {
         let sb = Sandbox::new("cli-missing");
         for prog in ["reel-no-such-program-xyz", "/nonexistent/dir/prog"] {
