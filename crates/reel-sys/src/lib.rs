@@ -14,6 +14,7 @@
 
 pub mod cpu;
 pub mod digest;
+pub mod fs;
 mod error;
 pub mod inject;
 pub mod mem;

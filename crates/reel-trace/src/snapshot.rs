@@ -3,12 +3,10 @@
 //! on the installed files.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -194,10 +192,7 @@ impl SnapshotStore {
     ) -> Result<Option<(FileId, SnapshotKind, Option<PathBuf>)>, TraceError> {
         let tmp = self.tmp_path();
         let dst = File::create(&tmp).at(&tmp)?;
-        // SAFETY: FICLONE takes the source descriptor as its argument; both
-        // descriptors are open for the duration of the call.
-        let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
-        if r != 0 {
+        if reel_sys::fs::reflink(&dst, src).is_err() {
             drop(dst);
             std::fs::remove_file(&tmp).at(&tmp)?;
             return Ok(None);
@@ -236,26 +231,9 @@ impl SnapshotStore {
             self.stored.insert(id.0.clone());
             return Ok(Some((id, SnapshotKind::Hardlink, None)));
         }
-        // Link the inode we opened (through its /proc/self/fd link), not the
-        // path, which may since name another file.
-        let fd_link = format!("/proc/self/fd/{}", src.as_raw_fd());
-        let (Ok(from), Ok(to)) = (
-            CString::new(fd_link),
-            CString::new(target.as_os_str().as_bytes()),
-        ) else {
-            return Ok(None);
-        };
-        // SAFETY: both strings are valid NUL-terminated paths.
-        let r = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                from.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if r != 0 {
+        // Link the inode we opened, not the path, which may since name
+        // another file.
+        if reel_sys::fs::link_open_file(src, &target).is_err() {
             // EXDEV (another filesystem), EPERM (protected_hardlinks) ...:
             // fall back to a copy.
             return Ok(None);

@@ -145,11 +145,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
     let first = spawn(&plan, opts.cpu, &mut tasks)?;
     // The terminal's Ctrl-C reaches the program directly (same process
     // group); reel must not die of it, nor forward it a second time.
-    // SAFETY: setting a signal disposition to SIG_IGN.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-    }
+    reel_sys::fs::ignore_terminal_interrupts();
     let root = first.tid();
     let mut rec = Recorder {
         writer,
