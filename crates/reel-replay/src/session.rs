@@ -60,6 +60,9 @@ struct Task {
     vfork_wait: Option<(SyscallEvent, Vec<u8>)>,
     /// The task shares its parent's memory (a vfork child before its exec).
     shares_memory: bool,
+    /// The task is on its way out (its process ran exit_group): it is only
+    /// waited for.
+    dying: bool,
     /// The task's last call was interrupted while it waited under this
     /// temporary signal mask (address and size of the sigset).
     temp_mask: Option<(u64, u64)>,
@@ -81,6 +84,7 @@ impl Task {
             temp_mask: None,
             vfork_wait: None,
             shares_memory: false,
+            dying: false,
         }
     }
 }
@@ -104,6 +108,7 @@ struct Replayer {
     root_exit: Option<ExitKind>,
     event: u64,
     warned_interrupted: bool,
+    warned_preempted: bool,
 }
 
 /// Replays the trace read by `reader`.
@@ -120,6 +125,7 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         root_exit: None,
         event: 0,
         warned_interrupted: false,
+        warned_preempted: false,
     };
     let result = r.run();
     // Whatever happened, no replayed task outlives the replay.
@@ -214,6 +220,16 @@ impl Replayer {
         let t = self.task(tid)?;
         if let Some(kind) = t.gone {
             return Ok(Next::Gone(kind));
+        }
+        if t.dying {
+            let real = t.real;
+            loop {
+                match self.tasks.wait(Some(real))? {
+                    Waited::Stopped(st) => self.tasks.insert(st.resume(Resume::Cont, None)?),
+                    Waited::Exited(_, c) => return Ok(self.mark_gone(tid, ExitKind::Exited(c))),
+                    Waited::Signaled(_, s) => return Ok(self.mark_gone(tid, ExitKind::Signaled(s))),
+                }
+            }
         }
         let real = t.real;
         let mut resume_with = None;
@@ -354,6 +370,18 @@ impl Replayer {
             } => self.on_tsc(tid, kind, value, aux, rip),
             Event::Signal(ev) => self.on_signal(&ev),
             Event::Exit { tid, kind } => self.on_exit(tid, kind),
+            Event::SyscallEntry { tid, nr } => self.on_syscall_entry(tid, nr),
+            Event::Preempted { tid, rip } => {
+                if !self.warned_preempted {
+                    self.warned_preempted = true;
+                    eprintln!(
+                        "reel: warning: event {}: thread {tid} was preempted at {rip:#x} while recording; \
+                         the replay runs it on to its next syscall instead, and may diverge",
+                        self.event
+                    );
+                }
+                Ok(())
+            }
         }
     }
 
@@ -409,6 +437,63 @@ impl Replayer {
         self.park(ev.tid, st)
     }
 
+    /// Whether other tasks of `tid`'s process are alive (its threads).
+    fn has_live_siblings(&self, tid: Tid) -> bool {
+        let Some(pid) = self.by_tid.get(&tid).map(|t| t.pid) else {
+            return false;
+        };
+        self.by_tid
+            .iter()
+            .any(|(&o, t)| o != tid && t.pid == pid && t.gone.is_none())
+    }
+
+    /// exit_group in a process with several threads: run it now, so that
+    /// the kernel kills the other threads as when recorded, before any of
+    /// them is resumed for its own exit event; every thread of the process
+    /// is then only waited for.
+    fn run_exit_group(&mut self, tid: Tid, st: Stopped) -> Result<()> {
+        let real = st.tid();
+        self.tasks.insert(st.resume(Resume::Cont, None)?);
+        // By the caller's exit stop, every sibling has its SIGKILL pending.
+        loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(s) => {
+                    let at_exit = matches!(s.reason(), StopReason::ExitEvent { .. });
+                    self.tasks.insert(s.resume(Resume::Cont, None)?);
+                    if at_exit {
+                        break;
+                    }
+                }
+                Waited::Exited(_, c) => {
+                    self.mark_gone(tid, ExitKind::Exited(c));
+                    break;
+                }
+                Waited::Signaled(_, sig) => {
+                    self.mark_gone(tid, ExitKind::Signaled(sig));
+                    break;
+                }
+            }
+        }
+        let pid = self.task(tid)?.pid;
+        let mut dying = Vec::new();
+        for t in self
+            .by_tid
+            .values_mut()
+            .filter(|t| t.pid == pid && t.gone.is_none())
+        {
+            t.dying = true;
+            t.exiting = true;
+            t.fresh = false;
+            if let Some(st) = t.stopped.take() {
+                dying.push(st);
+            }
+        }
+        for st in dying {
+            self.tasks.insert(st.resume(Resume::Cont, None)?);
+        }
+        Ok(())
+    }
+
     /// A vfork child execs: rebuilding its address space in place would
     /// rebuild its parent's. Its exec continues in a fresh replay process
     /// instead (what the replayed programs see of pids and parents is
@@ -432,6 +517,27 @@ impl Replayer {
         t.real = fresh.tid();
         t.shares_memory = false;
         Ok(fresh)
+    }
+
+    /// A thread entered a blocking syscall and others ran meanwhile: run it
+    /// up to that syscall's entry now, and leave the stop for the call's own
+    /// event, which comes later.
+    fn on_syscall_entry(&mut self, tid: Tid, nr: u64) -> Result<()> {
+        let expected = format!("entry into {}", reel_syscalls::name(nr));
+        let st = self.expect_syscall(tid, &expected)?;
+        let regs = st.regs()?;
+        if regs.syscall_nr() != nr {
+            let actual = format!(
+                "the program made {}",
+                reel_syscalls::format_call(regs.syscall_nr(), &regs.args())
+            );
+            self.park(tid, st)?;
+            return Err(self.diverged(tid, expected, actual));
+        }
+        let t = self.task(tid)?;
+        t.stopped = Some(st);
+        t.fresh = true;
+        Ok(())
     }
 
     fn on_syscall(&mut self, ev: &SyscallEvent, data: &[u8]) -> Result<()> {
@@ -509,6 +615,11 @@ impl Replayer {
             }
             Some(Policy::Special(Special::Brk)) => {
                 st = self.replay_brk(tid, st, ev)?;
+            }
+            Some(Policy::Special(Special::ExitGroup)) if self.has_live_siblings(tid) => {
+                regs.back_up_to_syscall(nr);
+                st.set_regs(&regs)?;
+                return self.run_exit_group(tid, st);
             }
             Some(Policy::Special(Special::Exit)) | Some(Policy::Special(Special::ExitGroup)) => {
                 let t = self.task(tid)?;
@@ -742,15 +853,18 @@ impl Replayer {
         let child = child.expect("loop ends with a child");
         let rec_child = ev.result as Tid;
         let parent_pid = self.task(tid)?.pid;
-        let mut task = Task::new(child, rec_child, true);
+        let thread = is_clone && flags & libc::CLONE_THREAD as u64 != 0;
+        let mut task = Task::new(child, if thread { parent_pid } else { rec_child }, true);
         task.settid = settid.map(|a| (a, rec_child as u32));
         task.shares_memory = vfork;
         self.by_tid.insert(rec_child, task);
-        if let Some(b) = self.brks.get(&parent_pid).copied() {
-            self.brks.insert(rec_child, b);
-        }
-        if let Some(e) = self.stack_ends.get(&parent_pid).copied() {
-            self.stack_ends.insert(rec_child, e);
+        if !thread {
+            if let Some(b) = self.brks.get(&parent_pid).copied() {
+                self.brks.insert(rec_child, b);
+            }
+            if let Some(e) = self.stack_ends.get(&parent_pid).copied() {
+                self.stack_ends.insert(rec_child, e);
+            }
         }
         if vfork {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
@@ -1042,7 +1156,14 @@ impl Replayer {
             ));
         }
         let pid = self.by_tid.remove(&tid).map_or(tid, |t| t.pid);
-        self.memories.remove(&pid);
+        // The last task of a process takes its address space with it.
+        if !self
+            .by_tid
+            .values()
+            .any(|t| t.pid == pid && t.gone.is_none())
+        {
+            self.memories.remove(&pid);
+        }
         if Some(tid) == self.root {
             self.root_exit = Some(kind);
         }

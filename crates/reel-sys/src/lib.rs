@@ -14,8 +14,8 @@
 
 pub mod cpu;
 pub mod digest;
-pub mod fs;
 mod error;
+pub mod fs;
 pub mod inject;
 pub mod mem;
 pub mod proc;

@@ -268,10 +268,11 @@ impl Stopped {
     }
 }
 
-/// Sends signal `sig` to thread `tid` of our own tracees (tgkill).
+/// Sends signal `sig` to thread `tid` of our own tracees (tkill: a thread
+/// of any process, whatever its thread group).
 pub fn send_signal(tid: i32, sig: i32) -> Result<()> {
-    // SAFETY: tgkill takes plain integers.
-    let r = unsafe { libc::syscall(libc::SYS_tgkill, tid, tid, sig) };
+    // SAFETY: tkill takes plain integers.
+    let r = unsafe { libc::syscall(libc::SYS_tkill, tid, sig) };
     if r < 0 {
         return Err(SysError::os(
             format!("sending signal {sig} to task {tid}"),

@@ -226,9 +226,9 @@ pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
 /// - `arch_prctl(ARCH_SET_CPUID)` is refused with ENODEV, what kernels without
 ///   CPUID faulting return, because reel may use CPUID faulting itself.
 /// - `semctl(GETALL)` is unsupported: how much it writes depends on the set.
-/// - `clone(CLONE_THREAD)` (a new thread) is unsupported for now, and so is
-///   `clone(CLONE_VM)` without `CLONE_VFORK` (parent and child would run at
-///   once in one memory).
+/// - `clone(CLONE_VM)` without `CLONE_VFORK` or `CLONE_THREAD` is
+///   unsupported (parent and child would run at once in one memory, outside
+///   the thread scheduler).
 pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
     const PR_SET_SECCOMP: u32 = 22;
     const PR_SET_TSC: u32 = 26;
@@ -246,12 +246,12 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
             errno: libc::ENODEV,
         },
         (libc::SYS_semctl, _) if args[2] as u32 & !IPC_64 == GETALL => Policy::Unsupported,
-        // Threads come with the scheduler that runs one at a time.
-        (libc::SYS_clone, _) if args[0] & libc::CLONE_THREAD as u64 != 0 => Policy::Unsupported,
-        // A process sharing memory with its parent while both run is as
-        // good as a thread (CLONE_VFORK, where the parent waits, is fine).
+        // A process sharing memory with its parent while both run is a
+        // thread reel would not know to schedule (CLONE_VFORK, where the
+        // parent waits, and CLONE_THREAD are fine).
         (libc::SYS_clone, _)
-            if args[0] & libc::CLONE_VM as u64 != 0 && args[0] & libc::CLONE_VFORK as u64 == 0 =>
+            if args[0] & libc::CLONE_VM as u64 != 0
+                && args[0] & (libc::CLONE_VFORK | libc::CLONE_THREAD) as u64 == 0 =>
         {
             Policy::Unsupported
         }

@@ -247,6 +247,24 @@ pub enum Event {
     },
     /// A signal was delivered.
     Signal(SignalEvent),
+    /// A thread entered a syscall that may block and let the other threads
+    /// of its process run meanwhile; the call's `Syscall` event follows when
+    /// it returns. Marks where the thread's run of user code ended.
+    SyscallEntry {
+        /// The thread.
+        tid: Tid,
+        /// The syscall number.
+        nr: u64,
+    },
+    /// reel stopped a thread that ran without a syscall for too long while
+    /// others of its process waited (a spin loop). Replay cannot place this
+    /// point exactly until landmarks exist.
+    Preempted {
+        /// The thread.
+        tid: Tid,
+        /// Where it was stopped.
+        rip: u64,
+    },
     /// A task exited.
     Exit {
         /// The task.
@@ -264,6 +282,7 @@ impl Event {
             Event::Exec(e) => e.tid,
             Event::Tsc { tid, .. } => *tid,
             Event::Signal(s) => s.tid,
+            Event::SyscallEntry { tid, .. } | Event::Preempted { tid, .. } => *tid,
             Event::Exit { tid, .. } => *tid,
         }
     }

@@ -12,6 +12,7 @@ use reel_trace::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod schedule;
 mod signals;
 use std::ffi::CString;
 use std::path::PathBuf;
@@ -116,6 +117,10 @@ struct Recorder {
     warned_ioctls: HashSet<u64>,
     /// Files mapped shared, already warned about.
     warned_shared: HashSet<String>,
+    /// Per process: which thread may run user code (see schedule.rs).
+    runners: HashMap<Tid, schedule::Runner>,
+    /// A preemption was already reported.
+    warned_preempt: bool,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -158,6 +163,8 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned: HashSet::new(),
         warned_ioctls: HashSet::new(),
         warned_shared: HashSet::new(),
+        runners: HashMap::new(),
+        warned_preempt: false,
         root_pid: root,
         root_exit: None,
         events: 0,
@@ -199,11 +206,19 @@ pub(crate) fn now_ms() -> u64 {
 impl Recorder {
     fn run(&mut self) -> Result<()> {
         while !self.task_info.is_empty() {
-            let waited = if self.task_info.values().any(|t| !t.held.is_empty()) {
-                match self.tasks.wait_timeout(signals::HOLD_LIMIT)? {
+            let holding = self.task_info.values().any(|t| !t.held.is_empty());
+            let waiting = self.someone_waits();
+            let waited = if holding || waiting {
+                let limit = if waiting {
+                    schedule::TIMESLICE
+                } else {
+                    signals::HOLD_LIMIT
+                };
+                match self.tasks.wait_timeout(limit)? {
                     Some(w) => w,
                     None => {
                         self.interrupt_overdue()?;
+                        self.preempt_overdue()?;
                         continue;
                     }
                 }
@@ -224,7 +239,12 @@ impl Recorder {
         Ok(self.writer.append(event, data)?)
     }
 
+    /// Resumes a task. Into its own code (PTRACE_CONT, but for a task on its
+    /// way out) only when its process's token allows it (schedule.rs).
     fn resume(&mut self, st: Stopped, how: Resume, sig: Option<i32>) -> Result<()> {
+        if how == Resume::Cont && !matches!(st.reason(), StopReason::ExitEvent { .. }) {
+            return self.resume_user(st, sig);
+        }
         let r = st.resume(how, sig)?;
         self.tasks.insert(r);
         Ok(())
@@ -253,8 +273,13 @@ impl Recorder {
     }
 
     fn on_gone(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
+        self.forget_ready(tid);
+        self.release_token(tid, None)?;
         if let Some(t) = self.task_info.remove(&tid) {
-            self.memories.remove(&t.pid);
+            if !self.task_info.values().any(|o| o.pid == t.pid) {
+                self.memories.remove(&t.pid);
+                self.runners.remove(&t.pid);
+            }
             if tid == self.root_pid {
                 self.root_exit = Some(kind);
             }
@@ -288,7 +313,10 @@ impl Recorder {
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
             StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
-            StopReason::GroupStop(_) => self.on_group_stop(st),
+            StopReason::GroupStop(_) => match self.on_preempted(st)? {
+                Some(st) => self.on_group_stop(st),
+                None => Ok(()),
+            },
             StopReason::NewTask { child } => self.on_new_task(st, child),
             StopReason::Signal(sig) => self.on_signal(st, sig),
         }
@@ -365,6 +393,10 @@ impl Recorder {
                 recorded: false,
                 exec_args,
             });
+        }
+        if spec.is_some_and(|s| s.may_block) {
+            // It may wait for another thread: let the others run meanwhile.
+            self.release_token(tid, Some(nr))?;
         }
         self.resume(st, Resume::Syscall, None)
     }

@@ -1,0 +1,173 @@
+//! One thread of a process runs user code at a time.
+//!
+//! Threads share memory, so the order in which their runs of user code
+//! interleave is part of what replay must reproduce. Each process has one
+//! "user-mode token": a thread runs its own code only while it holds it. A
+//! thread gives the token up when it enters a syscall that may block (the
+//! trace then gets a `SyscallEntry` event marking the end of its run) or when
+//! it exits; the longest-waiting ready thread gets it next. Switches happen
+//! only at syscalls, which replay can find again. A thread that runs too long
+//! without a syscall while others wait (a spin loop) is preempted; replay
+//! cannot place that point exactly until landmarks exist, and says so.
+//!
+//! Different processes share no memory reel orders, and run concurrently.
+
+use super::{Recorder, Task};
+use crate::Result;
+use reel_sys::{Resume, StopReason, Stopped};
+use reel_trace::{Event, Tid};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How long a thread may run user code without a syscall while another
+/// thread of its process waits, before reel preempts it.
+pub(super) const TIMESLICE: Duration = Duration::from_millis(50);
+
+/// The user-mode token of one process.
+#[derive(Default)]
+pub(super) struct Runner {
+    /// The thread running user code, and since when.
+    holder: Option<(Tid, Instant)>,
+    /// Threads waiting for the token, with the signal to deliver on resume.
+    ready: VecDeque<(Stopped, Option<i32>)>,
+    /// A preemption was requested for the holder.
+    preempting: bool,
+}
+
+impl Recorder {
+    fn pid_of(&self, tid: Tid) -> Tid {
+        self.task_info.get(&tid).map_or(tid, |t: &Task| t.pid)
+    }
+
+    /// Resumes a task into its own code once it holds its process's token.
+    pub(super) fn resume_user(&mut self, st: Stopped, sig: Option<i32>) -> Result<()> {
+        let tid = st.tid();
+        let pid = self.pid_of(tid);
+        let runner = self.runners.entry(pid).or_default();
+        match runner.holder {
+            Some((h, _)) if h != tid => {
+                runner.ready.push_back((st, sig));
+                Ok(())
+            }
+            _ => {
+                if runner.holder.is_none() {
+                    runner.holder = Some((tid, Instant::now()));
+                }
+                let r = st.resume(Resume::Cont, sig)?;
+                self.tasks.insert(r);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether other threads of `tid`'s process exist (so that switching
+    /// between them matters).
+    fn has_siblings(&self, tid: Tid) -> bool {
+        let pid = self.pid_of(tid);
+        self.task_info
+            .iter()
+            .any(|(&other, t)| other != tid && t.pid == pid)
+    }
+
+    /// `tid` stops running user code (it entered a blocking syscall, or is
+    /// gone): mark the end of its run when that matters, and pass the token.
+    pub(super) fn release_token(&mut self, tid: Tid, entering: Option<u64>) -> Result<()> {
+        let pid = self.pid_of(tid);
+        let holds = self
+            .runners
+            .get(&pid)
+            .is_some_and(|r| r.holder.is_some_and(|(h, _)| h == tid));
+        if !holds {
+            return Ok(());
+        }
+        if let (Some(nr), true) = (entering, self.has_siblings(tid)) {
+            self.append(&Event::SyscallEntry { tid, nr }, &[])?;
+        }
+        let runner = self.runners.get_mut(&pid).expect("checked above");
+        runner.holder = None;
+        runner.preempting = false;
+        self.schedule(pid)
+    }
+
+    /// A task that died (killed with its process, say) while waiting for
+    /// the token no longer waits.
+    pub(super) fn forget_ready(&mut self, tid: Tid) {
+        let pid = self.pid_of(tid);
+        if let Some(r) = self.runners.get_mut(&pid) {
+            r.ready.retain(|(st, _)| st.tid() != tid);
+        }
+    }
+
+    /// Gives the token of process `pid` to the longest-waiting ready thread.
+    fn schedule(&mut self, pid: Tid) -> Result<()> {
+        let Some(runner) = self.runners.get_mut(&pid) else {
+            return Ok(());
+        };
+        if runner.holder.is_some() {
+            return Ok(());
+        }
+        if let Some((st, sig)) = runner.ready.pop_front() {
+            runner.holder = Some((st.tid(), Instant::now()));
+            let r = st.resume(Resume::Cont, sig)?;
+            self.tasks.insert(r);
+        }
+        Ok(())
+    }
+
+    /// Whether some thread holds a token while others wait for it (then the
+    /// event loop must not block forever: the holder may be spinning).
+    pub(super) fn someone_waits(&self) -> bool {
+        self.runners
+            .values()
+            .any(|r| r.holder.is_some() && !r.ready.is_empty())
+    }
+
+    /// Preempts holders that ran a whole timeslice while others waited.
+    pub(super) fn preempt_overdue(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let mut overdue = Vec::new();
+        for r in self.runners.values_mut() {
+            if let Some((h, since)) = r.holder {
+                if !r.preempting && !r.ready.is_empty() && now.duration_since(since) >= TIMESLICE {
+                    r.preempting = true;
+                    overdue.push(h);
+                }
+            }
+        }
+        for tid in overdue {
+            self.tasks.interrupt(tid)?;
+        }
+        Ok(())
+    }
+
+    /// A PTRACE_INTERRUPT stop of a thread reel preempted: record it, queue
+    /// it, run the next. Returns the stop back when it was not a preemption.
+    pub(super) fn on_preempted(&mut self, st: Stopped) -> Result<Option<Stopped>> {
+        let tid = st.tid();
+        let pid = self.pid_of(tid);
+        let preempted = matches!(st.reason(), StopReason::GroupStop(_))
+            && self
+                .runners
+                .get(&pid)
+                .is_some_and(|r| r.preempting && r.holder.is_some_and(|(h, _)| h == tid));
+        if !preempted {
+            return Ok(Some(st));
+        }
+        let rip = st.regs()?.ip();
+        if !self.warned_preempt {
+            self.warned_preempt = true;
+            eprintln!(
+                "reel: warning: thread {tid} ran for {} ms without a syscall while others waited; \
+                 reel preempted it, and replay cannot reproduce that point exactly yet",
+                TIMESLICE.as_millis()
+            );
+        }
+        self.append(&Event::Preempted { tid, rip }, &[])?;
+        let runner = self.runners.get_mut(&pid).expect("checked above");
+        runner.holder = None;
+        runner.preempting = false;
+        runner.ready.push_back((st, None));
+        self.schedule(pid)?;
+        Ok(None)
+    }
+}
