@@ -5,7 +5,7 @@ use crate::image::{restore, FileMapping, Injector};
 use crate::{ReplayError, Result};
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{digest, Memory, Resume, StopReason, Stopped, TaskSet, Waited, PAGE_SIZE};
-use reel_syscalls::{Emit, Policy, Special, TraceeMemory};
+use reel_syscalls::{Emit, Policy, Special};
 use reel_trace::{
     Echo, Event, ExecEvent, ExitKind, Record, SignalDelivery, SignalEvent, SyscallEvent, Tid,
     TraceReader, TscKind,
@@ -137,18 +137,6 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         events: r.event,
         complete,
     })
-}
-
-/// Tracee memory as the syscall table's functions see it.
-struct TaskMemory<'a> {
-    task: &'a Stopped,
-    mem: &'a Memory,
-}
-
-impl TraceeMemory for TaskMemory<'_> {
-    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        self.mem.read(self.task, addr, len).ok()
-    }
 }
 
 fn page_up(v: u64) -> u64 {
@@ -639,7 +627,7 @@ impl Replayer {
         // mask, which the emulated call did not install.
         let temp_mask = if reel_syscalls::is_interrupted(ev.result) {
             let mem = self.mem(tid)?;
-            let view = TaskMemory { task: &st, mem };
+            let view = |addr, len| mem.read(&st, addr, len).ok();
             reel_syscalls::temporary_sigmask(ev.nr, &ev.args, &view)
         } else {
             None

@@ -20,6 +20,14 @@ pub trait TraceeMemory {
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
 }
 
+/// A closure reading tracee memory serves as one (the sessions pass
+/// `&|addr, len| ...` over their own memory handle).
+impl<F: Fn(u64, usize) -> Option<Vec<u8>>> TraceeMemory for F {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self(addr, len)
+    }
+}
+
 /// No single output is longer than this; longer claims come from garbage
 /// arguments and are cut here rather than trusted.
 pub const MAX_OUTPUT_LEN: u64 = 1 << 30;

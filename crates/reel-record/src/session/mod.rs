@@ -5,7 +5,7 @@ use crate::exec::{hide_vdso, snapshot_regions};
 use crate::{RecordError, Result};
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
-use reel_syscalls::{Emit, Policy, Special, SyscallSpec, TraceeMemory};
+use reel_syscalls::{Emit, Policy, Special, SyscallSpec};
 use reel_trace::{
     CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, MappedFile, MemWrite,
     SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
@@ -90,18 +90,6 @@ struct HeldSignal {
     siginfo: Vec<u8>,
     /// When it arrived (a task that makes no syscall gets it after a while).
     since: std::time::Instant,
-}
-
-/// Tracee memory as the syscall table's output functions see it.
-struct TaskMemory<'a> {
-    task: &'a Stopped,
-    mem: &'a Memory,
-}
-
-impl TraceeMemory for TaskMemory<'_> {
-    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        self.mem.read(self.task, addr, len).ok()
-    }
 }
 
 struct Recorder {
@@ -554,7 +542,7 @@ impl Recorder {
         }
         if let Some(spec) = sc.spec {
             let mem = self.mem(tid)?;
-            let view = TaskMemory { task: st, mem };
+            let view = |addr, len| mem.read(st, addr, len).ok();
             for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view) {
                 let start = data.len();
                 data.resize(start + len as usize, 0);
