@@ -651,9 +651,12 @@ impl Recorder {
             }
             return Ok(None);
         }
-        if flags & libc::MAP_SHARED != 0 && self.warned_shared.insert(path.clone()) {
+        let writable = args[2] as i32 & libc::PROT_WRITE != 0;
+        if flags & libc::MAP_SHARED != 0 && writable && self.warned_shared.insert(path.clone()) {
             // The memory follows the file: what other processes write to it
-            // reaches the program without a syscall reel could record.
+            // reaches the program without a syscall reel could record. (A
+            // read-only shared mapping is how many programs read data files;
+            // those rarely change under them, so reel stays quiet there.)
             eprintln!(
                 "reel: warning: {path} is mapped shared; changes other processes make to it while the program runs are not recorded"
             );
