@@ -163,3 +163,39 @@ fn spin_wait_is_preempted() {
         assert!(rep.stderr_str().contains("preempted"), "{}", rep.describe());
     }
 }
+
+/// Real multithreaded programs as installed: xz compressing with two
+/// threads, sort merging in parallel.
+mod installed {
+    use super::*;
+
+    fn input(sb: &Sandbox) -> String {
+        let path = sb.path().join("input.txt");
+        let mut text = String::new();
+        for i in 0..200_000u64 {
+            text += &format!("{} line {}\n", i.wrapping_mul(2_654_435_761) % 1_000_003, i);
+        }
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn xz_with_two_threads() {
+        let sb = Sandbox::new("threads-xz");
+        let file = input(&sb);
+        let (rec, _) = record_and_replay("threads-xz-run", &["xz", "-T2", "-3", "-c", &file]);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        assert!(rec.stdout.len() > 1000, "{}", rec.describe());
+    }
+
+    #[test]
+    fn sort_in_parallel() {
+        let sb = Sandbox::new("threads-sort");
+        let file = input(&sb);
+        let (rec, _) = record_and_replay(
+            "threads-sort-run",
+            &["sort", "--parallel=2", "-S", "4M", "-n", &file],
+        );
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+    }
+}
