@@ -248,7 +248,7 @@ pub fn restore(
     }
     regs.set_syscall_nr(u64::MAX);
     st.set_regs(&regs)?;
-    st.set_xstate(&ev.fpregs)?;
+    st.set_xstate(&ev.xstate)?;
     Ok(st)
 }
 

@@ -26,7 +26,7 @@ pub mod task;
 
 pub use error::SysError;
 pub use mem::Memory;
-pub use regs::{FpRegs, Regs};
+pub use regs::Regs;
 pub use task::{send_signal, Resume, Running, StopReason, Stopped, TaskSet, Waited};
 
 /// Result type of this crate.

@@ -114,33 +114,3 @@ impl std::fmt::Debug for Regs {
         )
     }
 }
-
-/// The x87/SSE register state (the 512-byte FXSAVE area).
-#[derive(Clone)]
-pub struct FpRegs(pub(crate) libc::user_fpregs_struct);
-
-impl FpRegs {
-    /// The raw 512 bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // SAFETY: user_fpregs_struct is plain old data of 512 bytes.
-        let p = &self.0 as *const libc::user_fpregs_struct as *const u8;
-        unsafe { std::slice::from_raw_parts(p, std::mem::size_of::<libc::user_fpregs_struct>()) }
-            .to_vec()
-    }
-    /// Builds the state from 512 raw bytes; None when the length is wrong.
-    pub fn from_bytes(b: &[u8]) -> Option<FpRegs> {
-        if b.len() != std::mem::size_of::<libc::user_fpregs_struct>() {
-            return None;
-        }
-        // SAFETY: every bit pattern is a valid user_fpregs_struct; lengths match.
-        let mut raw: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                b.as_ptr(),
-                &mut raw as *mut libc::user_fpregs_struct as *mut u8,
-                b.len(),
-            )
-        };
-        Some(FpRegs(raw))
-    }
-}

@@ -1,6 +1,6 @@
 //! The task typestate: stopped tasks can be inspected; resuming consumes them.
 
-use crate::regs::{FpRegs, Regs};
+use crate::regs::Regs;
 use crate::{Result, SysError};
 use nix::errno::Errno;
 use nix::sys::ptrace;
@@ -114,41 +114,6 @@ impl Stopped {
     /// Overwrites the general registers.
     pub fn set_regs(&mut self, regs: &Regs) -> Result<()> {
         ptrace::setregs(self.tid, regs.0).map_err(ptrace_err("SETREGS", self.tid))
-    }
-
-    /// The x87/SSE state.
-    pub fn fpregs(&self) -> Result<FpRegs> {
-        // SAFETY: PTRACE_GETFPREGS fills a user_fpregs_struct we own.
-        let mut raw: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
-        let r = unsafe {
-            libc::ptrace(
-                libc::PTRACE_GETFPREGS,
-                self.tid.as_raw(),
-                0,
-                &mut raw as *mut _ as *mut libc::c_void,
-            )
-        };
-        if r < 0 {
-            return Err(ptrace_err("GETFPREGS", self.tid)(Errno::last()));
-        }
-        Ok(FpRegs(raw))
-    }
-
-    /// Overwrites the x87/SSE state.
-    pub fn set_fpregs(&mut self, fp: &FpRegs) -> Result<()> {
-        // SAFETY: PTRACE_SETFPREGS reads a user_fpregs_struct we own.
-        let r = unsafe {
-            libc::ptrace(
-                libc::PTRACE_SETFPREGS,
-                self.tid.as_raw(),
-                0,
-                &fp.0 as *const _ as *mut libc::c_void,
-            )
-        };
-        if r < 0 {
-            return Err(ptrace_err("SETFPREGS", self.tid)(Errno::last()));
-        }
-        Ok(())
     }
 
     /// The whole extended register state (x87, SSE, AVX, ...) in the

@@ -142,7 +142,7 @@ pub struct ExecEvent {
     pub regs: Vec<u64>,
     /// The extended register state (x87, SSE, AVX ...) in the kernel's XSAVE
     /// layout, as read with PTRACE_GETREGSET NT_X86_XSTATE.
-    pub fpregs: Vec<u8>,
+    pub xstate: Vec<u8>,
     /// The initial program break.
     pub brk: u64,
     /// Syscall-site registers of the execve call itself.

@@ -635,7 +635,7 @@ mod scan_processes_tests {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             regions: vec![],
             regs: vec![],
-            fpregs: vec![],
+            xstate: vec![],
             brk: 0,
             site: None,
             sig_ignored: 0,

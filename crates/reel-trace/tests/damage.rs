@@ -255,7 +255,7 @@ fn absurd_data_length_does_not_allocate() {
                 source: RegionSource::Data,
             }],
             regs: vec![],
-            fpregs: vec![],
+            xstate: vec![],
             brk: 0,
             site: None,
             sig_ignored: 0,

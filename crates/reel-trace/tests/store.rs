@@ -261,7 +261,7 @@ fn processes_are_listed() {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             regions: vec![],
             regs: vec![],
-            fpregs: vec![],
+            xstate: vec![],
             brk: 0,
             site: None,
             sig_ignored: 0,

@@ -448,7 +448,7 @@ impl Recorder {
         let mut regs = st.regs()?;
         // execve returns 0 in the new program.
         regs.set_result(0);
-        let fpregs = st.xstate()?;
+        let xstate = st.xstate()?;
         let brk = proc::start_brk(pid)?;
         let signals = proc::signal_masks(tid)?;
         let pending = self
@@ -479,7 +479,7 @@ impl Recorder {
             argv,
             regions,
             regs: regs.to_vec(),
-            fpregs,
+            xstate,
             brk,
             site,
             sig_ignored: signals.ignored,

@@ -104,7 +104,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                     },
                 ],
                 regs: vec![i; 27],
-                fpregs: vec![0; 512],
+                xstate: vec![0; 512],
                 brk: 0x60_0000,
                 site: None,
                 sig_ignored: 0,
