@@ -60,10 +60,23 @@ impl Injector<'_> {
 
     /// Maps part of a file snapshot as described by `m`.
     pub fn map_file(&mut self, st: Stopped, mem: &Memory, m: &FileMapping) -> Result<Stopped> {
-        let path = m.path;
+        let (st, fd) = self.open_snapshot(st, mem, m.path, m.original)?;
+        let st = self.map_fd(st, fd, m)?;
+        self.close(st, fd)
+    }
+
+    /// Opens the snapshot at `path` (of the program's `original` file) in the
+    /// tracee; returns the descriptor.
+    pub fn open_snapshot(
+        &mut self,
+        st: Stopped,
+        mem: &Memory,
+        path: &std::path::Path,
+        original: &str,
+    ) -> Result<(Stopped, i64)> {
         if !path.exists() {
             return Err(crate::ReplayError::MissingSnapshot {
-                original: m.original.to_string(),
+                original: original.to_string(),
                 snapshot: path.display().to_string(),
             });
         }
@@ -79,7 +92,7 @@ impl Injector<'_> {
             .into());
         }
         mem.write(&mut st, SCRATCH_PAGE, &bytes)?;
-        let (st, fd) = self.call(
+        self.call(
             st,
             libc::SYS_openat,
             [
@@ -91,16 +104,26 @@ impl Injector<'_> {
                 0,
             ],
             &format!("openat of snapshot {}", path.display()),
-        )?;
+        )
+    }
+
+    /// Maps `m` from the snapshot open as `fd` in the tracee.
+    pub fn map_fd(&mut self, st: Stopped, fd: i64, m: &FileMapping) -> Result<Stopped> {
         let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED | m.extra_flags) as u64;
         let (st, _) = self.call(
             st,
             libc::SYS_mmap,
             [m.start, m.len, m.prot as u64, flags, fd as u64, m.offset],
-            &format!("mmap of snapshot {} at {:#x}", path.display(), m.start),
+            &format!("mmap of snapshot {} at {:#x}", m.path.display(), m.start),
         )?;
-        let (st, _) = self.call(st, libc::SYS_close, [fd as u64, 0, 0, 0, 0, 0], "close")?;
         Ok(st)
+    }
+
+    /// Closes a descriptor reel opened in the tracee.
+    pub fn close(&mut self, st: Stopped, fd: i64) -> Result<Stopped> {
+        Ok(self
+            .call(st, libc::SYS_close, [fd as u64, 0, 0, 0, 0, 0], "close")?
+            .0)
     }
 
     /// Maps zero-filled anonymous memory at `start..start+len`.
@@ -171,6 +194,8 @@ pub fn restore(
     )?;
     let mut offset = 0usize;
     let mut prev_end = 0u64;
+    // A file maps into several regions (text, data ...): open it once.
+    let mut open: Vec<(&reel_trace::FileId, i64)> = Vec::new();
     for r in &ev.regions {
         let len = r.end - r.start;
         if r.stack {
@@ -230,10 +255,21 @@ pub fn restore(
                     offset: *off,
                     extra_flags: 0,
                 };
-                inj.map_file(st, mem, &m)?
+                let (st, fd) = match open.iter().find(|(f, _)| *f == file) {
+                    Some(&(_, fd)) => (st, fd),
+                    None => {
+                        let (st, fd) = inj.open_snapshot(st, mem, &path, original)?;
+                        open.push((file, fd));
+                        (st, fd)
+                    }
+                };
+                inj.map_fd(st, fd, &m)?
             }
         };
         prev_end = r.end;
+    }
+    for (_, fd) in open {
+        st = inj.close(st, fd)?;
     }
     let st = restore_signal_state(&mut inj, st, mem, ev)?;
     let mut st = st;
