@@ -151,6 +151,7 @@ fn ps_inner(trace: Option<&str>, json: bool) -> Result<i32> {
             let exit = match p.exit {
                 Some(ExitKind::Exited(c)) => c.to_string(),
                 Some(ExitKind::Signaled(s)) => format!("-{s}"),
+                Some(ExitKind::EndedByExec) => "exec".to_string(),
                 None => "-".to_string(),
             };
             writeln!(out, "{}\t{ppid}\t{exit}\t{}", p.tid, p.argv.join(" "))?;

@@ -30,6 +30,7 @@ macro_rules! thread_programs {
 
 thread_programs!(
     condvar_pingpong,
+    exec_with_threads,
     exit_from_thread,
     mutex_counter,
     racy_counter,

@@ -425,6 +425,42 @@ impl Replayer {
         self.park(ev.tid, st)
     }
 
+    /// A thread that a sibling's exec ended when recorded: the replayed exec
+    /// does not run for real, so end the thread here, alone, with an `exit`
+    /// from reel's code page (a signal would end the whole process).
+    fn end_thread(&mut self, tid: Tid) -> Result<()> {
+        let t = self.task(tid)?;
+        if t.gone.is_some() {
+            return Ok(());
+        }
+        let real = t.real;
+        let initial = std::mem::take(&mut t.initial);
+        let stopped = t.stopped.take();
+        let mut st = match (stopped, initial) {
+            (Some(st), _) => st,
+            // Created but never run: take its first stop, run nothing.
+            (None, true) => self.wait_within_call(tid, real, "the thread's first stop")?,
+            (None, false) => {
+                return Err(ReplayError::Unsupported {
+                    event: self.event,
+                    what: format!("thread {tid} to end is not stopped"),
+                })
+            }
+        };
+        let mut regs = st.regs()?;
+        regs.set_ip(reel_sys::PRIVATE_PAGE);
+        regs.set_syscall_nr(u64::MAX);
+        regs.set_result(libc::SYS_exit);
+        regs.set_args([0; 6]);
+        st.set_regs(&regs)?;
+        self.tasks.insert(st.resume(Resume::Cont, None)?);
+        while let Waited::Stopped(st) = self.tasks.wait(Some(real))? {
+            self.tasks.insert(st.resume(Resume::Cont, None)?);
+        }
+        self.task(tid)?.gone = Some(ExitKind::EndedByExec);
+        Ok(())
+    }
+
     /// Whether other tasks of `tid`'s process are alive (its threads).
     fn has_live_siblings(&self, tid: Tid) -> bool {
         let Some(pid) = self.by_tid.get(&tid).map(|t| t.pid) else {
@@ -1108,6 +1144,10 @@ impl Replayer {
     }
 
     fn on_exit(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
+        if kind == ExitKind::EndedByExec {
+            self.end_thread(tid)?;
+            return self.forget_task(tid, kind);
+        }
         let t = self.task(tid)?;
         if t.gone.is_none() && !t.exiting && t.pending_signal.is_none() {
             // Killed from outside (SIGKILL) at record time: do the same.
@@ -1143,6 +1183,11 @@ impl Replayer {
                 format!("it ended with {got:?}"),
             ));
         }
+        self.forget_task(tid, kind)
+    }
+
+    /// Drops a task that ended with `kind`.
+    fn forget_task(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
         let pid = self.by_tid.remove(&tid).map_or(tid, |t| t.pid);
         // The last task of a process takes its address space with it.
         if !self

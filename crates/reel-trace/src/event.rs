@@ -172,6 +172,9 @@ pub enum ExitKind {
     Exited(i32),
     /// Killed by this signal.
     Signaled(i32),
+    /// A thread ended because another thread of its process exec'd (the
+    /// kernel kills the others). Never the status of a process.
+    EndedByExec,
 }
 
 impl ExitKind {
@@ -180,6 +183,7 @@ impl ExitKind {
         match self {
             ExitKind::Exited(c) => c,
             ExitKind::Signaled(s) => 128 + s,
+            ExitKind::EndedByExec => 0,
         }
     }
 }

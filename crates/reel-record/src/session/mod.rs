@@ -261,6 +261,23 @@ impl Recorder {
     }
 
     fn on_gone(&mut self, tid: Tid, kind: ExitKind) -> Result<()> {
+        // A thread whose sibling is in execve was ended by that exec (the
+        // kernel kills the other threads); say so, whatever status waitpid
+        // reported, so that replay, whose exec does not run for real, ends
+        // that thread itself.
+        let pid = self.task_info.get(&tid).map(|t| t.pid);
+        let killed_by_exec = self.task_info.iter().any(|(&o, t)| {
+            o != tid
+                && Some(t.pid) == pid
+                && t.syscall.as_ref().is_some_and(|sc| {
+                    sc.nr == libc::SYS_execve as u64 || sc.nr == libc::SYS_execveat as u64
+                })
+        });
+        let kind = if killed_by_exec {
+            ExitKind::EndedByExec
+        } else {
+            kind
+        };
         self.forget_ready(tid);
         self.release_token(tid, None)?;
         if let Some(t) = self.task_info.remove(&tid) {
