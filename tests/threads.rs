@@ -200,3 +200,46 @@ mod installed {
         assert_eq!(rec.status, 0, "{}", rec.describe());
     }
 }
+
+/// cargo building a tiny crate: a process tree of multithreaded programs
+/// (cargo, rustc with its codegen threads, the rustup proxies, cc, ld)
+/// talking through a jobserver pipe.
+#[test]
+fn cargo_build() {
+    let sb = Sandbox::new("threads-cargo");
+    let proj = sb.path().join("proj");
+    std::fs::create_dir_all(proj.join("src")).unwrap();
+    std::fs::write(
+        proj.join("Cargo.toml"),
+        "[package]\nname = \"proj\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("src/main.rs"),
+        "fn main() { println!(\"built\"); }\n",
+    )
+    .unwrap();
+    let trace = sb.path().join("trace");
+    let mut cmd = sb.reel();
+    cmd.arg("record")
+        .arg("-o")
+        .arg(&trace)
+        .args(["cargo", "build", "--offline", "--quiet", "--manifest-path"])
+        .arg(proj.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", sb.path().join("target"));
+    let rec = run(&mut cmd, None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    assert!(
+        sb.path().join("target/debug/proj").is_file(),
+        "{}",
+        rec.describe()
+    );
+    let rep = sb.replay(&trace);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+    assert_eq!(
+        without_reel_lines(&rep.stderr),
+        without_reel_lines(&rec.stderr),
+        "{}",
+        rep.describe()
+    );
+}

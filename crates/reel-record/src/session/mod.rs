@@ -67,6 +67,10 @@ struct Task {
     interrupted: bool,
     /// A vfork child still running in this parent's memory.
     vfork_parent: Option<Tid>,
+    /// A call that returned a restart code, and its event, not written yet:
+    /// written if a signal is delivered next, dropped if the kernel makes
+    /// the call again (the program never sees that return).
+    restartable: Option<((Event, Vec<u8>), InSyscall)>,
 }
 
 impl Task {
@@ -79,6 +83,7 @@ impl Task {
             after_interrupt: false,
             interrupted: false,
             vfork_parent: None,
+            restartable: None,
         }
     }
 }
@@ -329,19 +334,29 @@ impl Recorder {
 
     fn on_syscall_entry(&mut self, st: Stopped) -> Result<()> {
         let tid = st.tid();
+        let mut restarted = None;
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.after_interrupt = false;
+            // The interrupted call is made again without a signal in between:
+            // the program never saw it return, and neither will replay.
+            restarted = t.restartable.take().map(|(_, sc)| sc);
         }
         if self.task_info.get(&tid).is_some_and(|t| !t.held.is_empty()) {
             return self.deliver_before_syscall(st);
         }
         let regs = st.regs()?;
-        let nr = regs.syscall_nr();
-        let args = regs.args();
-        let site = SyscallSite {
+        let (mut nr, mut args) = (regs.syscall_nr(), regs.args());
+        let mut site = SyscallSite {
             rip: regs.ip(),
             rsp: regs.sp(),
         };
+        if let Some(orig) = restarted.filter(|_| nr == libc::SYS_restart_syscall as u64) {
+            // The kernel continues the interrupted call under another number;
+            // in replay the program makes the original call once.
+            nr = orig.nr;
+            args = orig.args;
+            site = orig.site;
+        }
         let spec = reel_syscalls::spec(nr);
         let policy = spec.map(|s| reel_syscalls::policy_for(s, &args));
         let refuse = match policy {
@@ -522,6 +537,18 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         let result = st.regs()?.result();
+        if is_restart_code(result) {
+            // The kernel either delivers a signal now (then the program sees
+            // this result, maybe turned into EINTR) or, when no handler runs
+            // for this thread, makes the call again unseen: which one is
+            // known at the task's next stop.
+            let built = self.build_syscall(&st, &sc, result)?;
+            if let Some(t) = self.task_info.get_mut(&tid) {
+                t.restartable = Some((built, sc));
+                t.after_interrupt = true;
+            }
+            return self.resume(st, Resume::Cont, None);
+        }
         self.append_syscall(&st, &sc, result)?;
         // A signal that is deliverable as the call returns is delivered
         // right after its event: a deterministic point.
@@ -542,6 +569,19 @@ impl Recorder {
     /// Writes the event of syscall `sc` of the stopped task, which returned
     /// `result`, with the memory it wrote.
     fn append_syscall(&mut self, st: &Stopped, sc: &InSyscall, result: i64) -> Result<()> {
+        let (ev, data) = self.build_syscall(st, sc, result)?;
+        self.append(&ev, &data)?;
+        Ok(())
+    }
+
+    /// The event of syscall `sc` of the stopped task, which returned
+    /// `result`, with the bytes of the memory it wrote.
+    fn build_syscall(
+        &mut self,
+        st: &Stopped,
+        sc: &InSyscall,
+        result: i64,
+    ) -> Result<(Event, Vec<u8>)> {
         let tid = st.tid();
         let mut writes = Vec::new();
         let mut data = Vec::new();
@@ -601,8 +641,7 @@ impl Recorder {
             mapped_file,
             checksum,
         };
-        self.append(&Event::Syscall(ev), &data)?;
-        Ok(())
+        Ok((Event::Syscall(ev), data))
     }
 
     /// fork/vfork/clone created `child`: the creating call's event is written
@@ -692,6 +731,12 @@ impl Recorder {
             _ => None,
         })
     }
+}
+
+/// The kernel's restart codes (ERESTARTSYS ... ERESTART_RESTARTBLOCK), which
+/// a program never sees as such.
+fn is_restart_code(result: i64) -> bool {
+    (-516..=-512).contains(&result)
 }
 
 /// Why the ELF file `path` (as seen by task `tid`) cannot run under reel, if

@@ -46,6 +46,15 @@ impl Recorder {
     /// A signal-delivery stop.
     pub(super) fn on_signal(&mut self, mut st: Stopped, sig: i32) -> Result<()> {
         let tid = st.tid();
+        // A call that returned a restart code is seen by the program when a
+        // signal is delivered right after it: write it now.
+        if let Some(((ev, data), _)) = self
+            .task_info
+            .get_mut(&tid)
+            .and_then(|t| t.restartable.take())
+        {
+            self.append(&ev, &data)?;
+        }
         if sig == libc::SIGSEGV {
             if let Some(kind) = self.tsc_instruction(&st)? {
                 return self.emulate_tsc(st, kind);
