@@ -63,20 +63,7 @@ fn processes_dir() -> PathBuf {
 
 #[test]
 fn every_program_has_a_test() {
-    let mut files: Vec<String> = std::fs::read_dir(processes_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
-        .collect();
-    files.sort();
-    let mut listed: Vec<String> = PROGRAMS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(
-        files, listed,
-        "tests/programs/processes/*.c and the process_programs! list disagree"
-    );
+    assert_programs_listed("processes", PROGRAMS);
 }
 
 #[test]

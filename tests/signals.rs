@@ -164,20 +164,7 @@ signal_tests!(
 
 #[test]
 fn every_signal_program_has_a_test() {
-    let mut files: Vec<String> = std::fs::read_dir(programs_dir().join("signals"))
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
-        .collect();
-    files.sort();
-    let mut listed: Vec<String> = PROGRAMS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(
-        files, listed,
-        "tests/programs/signals/*.c and the signal_tests! list disagree"
-    );
+    assert_programs_listed("signals", PROGRAMS);
 }
 
 /// A `reel` child started in the background, its stdout and stderr read by

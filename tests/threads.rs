@@ -40,20 +40,7 @@ thread_programs!(
 
 #[test]
 fn every_program_has_a_test() {
-    let mut files: Vec<String> = std::fs::read_dir(programs_dir().join("threads"))
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
-        .collect();
-    files.sort();
-    let mut listed: Vec<String> = PROGRAMS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(
-        files, listed,
-        "tests/programs/threads/*.c and thread_programs! differ"
-    );
+    assert_programs_listed("threads", PROGRAMS);
 }
 
 /// Records `argv`, replays it, and checks that replay reproduces record's

@@ -292,3 +292,26 @@ pub fn run_program(name: &str) {
     let bin = compile_c(&src, bins.path());
     check_case(name, &[bin.to_string_lossy().into_owned()], &spec);
 }
+
+/// Checks that the `.c` files of `tests/programs/<subdir>` (the top level
+/// for "") are exactly the programs a test file lists, so that no program is
+/// forgotten.
+pub fn assert_programs_listed(subdir: &str, listed: &[&str]) {
+    let dir = programs_dir().join(subdir);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        files,
+        listed,
+        "the .c files of {} and the test list disagree",
+        dir.display()
+    );
+}
