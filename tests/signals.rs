@@ -335,6 +335,43 @@ mod outside {
         kill_program("INT", 130);
     }
 
+    /// SIGTERM to reel itself (a CI timeout, `kill`): reel passes it on to
+    /// the program, which dies of it as it would without reel, and the
+    /// trace is finished properly: replay reproduces the death, status 143.
+    #[test]
+    fn sigterm_to_reel_reaches_the_program() {
+        let sb = Sandbox::new("outside-term-reel");
+        let bin = compile_signal_program("ticker", sb.path());
+        let pidfile = sb.path().join("pid");
+        let trace = sb.path().join("trace");
+        let mut cmd = sb.reel();
+        cmd.arg("record")
+            .arg("-o")
+            .arg(&trace)
+            .arg(&bin)
+            .arg(&pidfile);
+        let rec = Background::start(cmd);
+        let reel_pid = rec.child.id() as i32;
+        wait_for_pid(&pidfile);
+        std::thread::sleep(Duration::from_millis(500));
+        send(reel_pid, "TERM");
+        let rec = rec.finish();
+        assert_eq!(rec.status, 143, "reel record:\n{}", rec.describe());
+        let rep = sb.replay(&trace);
+        assert_eq!(
+            rep.status,
+            143,
+            "the trace should be complete and replay the death by SIGTERM:\n{}",
+            rep.describe()
+        );
+        if let Some(d) = difference(&rec.stdout, &rep.stdout) {
+            panic!(
+                "replay stdout differs from record's: {d}\n{}",
+                rep.describe()
+            );
+        }
+    }
+
     /// Ctrl-C at a terminal sends SIGINT to the whole foreground process
     /// group: reel and the program. The program gets it as without reel (its
     /// handler exits with status 3; a handler, because a test run from a

@@ -1,4 +1,5 @@
-//! File operations std does not offer, for the trace store.
+//! File operations std does not offer, for the trace store, and the
+//! recorder's own signal dispositions.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -49,5 +50,37 @@ pub fn ignore_terminal_interrupts() {
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+    }
+}
+
+/// The termination signal reel received and has not passed on yet.
+static TERMINATION: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn note_termination(sig: libc::c_int) {
+    TERMINATION.store(sig, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Makes SIGTERM and SIGHUP to reel interrupt its waits instead of killing
+/// it, so that the recorder can pass them on to the program (a CI timeout
+/// then ends the program as it would without reel, and the trace is
+/// finished properly). See [`take_termination`].
+pub fn catch_termination_signals() {
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic; no SA_RESTART, so a
+        // blocked waitpid returns EINTR.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = note_termination as *const () as usize;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The termination signal received since the last call, if any.
+pub fn take_termination() -> Option<i32> {
+    match TERMINATION.swap(0, std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
     }
 }

@@ -295,6 +295,12 @@ impl TaskSet {
         }
     }
 
+    /// Like [`TaskSet::wait`] for any task, but returns `None` when a signal
+    /// to reel interrupted the wait (see `fs::catch_termination_signals`).
+    pub fn wait_interruptible(&mut self) -> Result<Option<Waited>> {
+        self.wait_flags(None, 0)
+    }
+
     /// Like [`TaskSet::wait`] for any task, but gives up after `timeout`
     /// (polling: only used while reel holds a signal for a task that may be
     /// running without making syscalls).

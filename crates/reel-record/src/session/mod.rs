@@ -144,6 +144,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
     // The terminal's Ctrl-C reaches the program directly (same process
     // group); reel must not die of it, nor forward it a second time.
     reel_sys::fs::ignore_terminal_interrupts();
+    reel_sys::fs::catch_termination_signals();
     let root = first.tid();
     let mut rec = Recorder {
         writer,
@@ -212,16 +213,35 @@ impl Recorder {
                     None => {
                         self.interrupt_overdue()?;
                         self.preempt_overdue()?;
+                        self.pass_on_termination()?;
                         continue;
                     }
                 }
             } else {
-                self.tasks.wait(None)?
+                match self.tasks.wait_interruptible()? {
+                    Some(w) => w,
+                    None => {
+                        self.pass_on_termination()?;
+                        continue;
+                    }
+                }
             };
             match waited {
                 Waited::Stopped(st) => self.on_stop(st)?,
                 Waited::Exited(tid, code) => self.on_gone(tid, ExitKind::Exited(code))?,
                 Waited::Signaled(tid, sig) => self.on_gone(tid, ExitKind::Signaled(sig))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGTERM or SIGHUP sent to reel goes to the recorded program, which
+    /// ends (or not) as it would have without reel; the recording goes on
+    /// until it does and the trace is finished properly.
+    fn pass_on_termination(&mut self) -> Result<()> {
+        if let Some(sig) = reel_sys::fs::take_termination() {
+            if self.task_info.contains_key(&self.root_pid) {
+                reel_sys::send_signal(self.root_pid, sig)?;
             }
         }
         Ok(())
