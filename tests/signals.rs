@@ -335,52 +335,19 @@ mod outside {
         kill_program("INT", 130);
     }
 
-    /// SIGTERM to reel itself (a CI timeout, `kill`): reel passes it on to
-    /// the program, which dies of it as it would without reel, and the
-    /// trace is finished properly: replay reproduces the death, status 143.
-    #[test]
-    fn sigterm_to_reel_reaches_the_program() {
-        let sb = Sandbox::new("outside-term-reel");
-        let bin = compile_signal_program("ticker", sb.path());
-        let pidfile = sb.path().join("pid");
-        let trace = sb.path().join("trace");
-        let mut cmd = sb.reel();
-        cmd.arg("record")
-            .arg("-o")
-            .arg(&trace)
-            .arg(&bin)
-            .arg(&pidfile);
-        let rec = Background::start(cmd);
-        let reel_pid = rec.child.id() as i32;
-        wait_for_pid(&pidfile);
-        std::thread::sleep(Duration::from_millis(500));
-        send(reel_pid, "TERM");
-        let rec = rec.finish();
-        assert_eq!(rec.status, 143, "reel record:\n{}", rec.describe());
-        let rep = sb.replay(&trace);
-        assert_eq!(
-            rep.status,
-            143,
-            "the trace should be complete and replay the death by SIGTERM:\n{}",
-            rep.describe()
-        );
-        if let Some(d) = difference(&rec.stdout, &rep.stdout) {
-            panic!(
-                "replay stdout differs from record's: {d}\n{}",
-                rep.describe()
-            );
-        }
-    }
-
-    /// Ctrl-C at a terminal sends SIGINT to the whole foreground process
-    /// group: reel and the program. The program gets it as without reel (its
-    /// handler exits with status 3; a handler, because a test run from a
-    /// background shell inherits SIGINT ignored); reel must not die of it (it
-    /// ignores SIGINT), and finishes the trace properly.
-    #[test]
-    fn ctrl_c_to_the_process_group() {
+    /// Records the ticker (with `extra` arguments; in its own process group
+    /// when `group`), lets it tick, calls `signal` with reel's pid, and
+    /// checks that record and replay both end with `status` and the same
+    /// output: the trace was finished properly. Returns record's output.
+    fn signal_the_recording(
+        name: &str,
+        extra: &[&str],
+        group: bool,
+        signal: impl FnOnce(i32),
+        status: i32,
+    ) -> Output {
         use std::os::unix::process::CommandExt;
-        let sb = Sandbox::new("outside-ctrl-c");
+        let sb = Sandbox::new(name);
         let bin = compile_signal_program("ticker", sb.path());
         let pidfile = sb.path().join("pid");
         let trace = sb.path().join("trace");
@@ -390,25 +357,22 @@ mod outside {
             .arg(&trace)
             .arg(&bin)
             .arg(&pidfile)
-            .arg("int-handler")
-            .process_group(0);
+            .args(extra);
+        if group {
+            cmd.process_group(0);
+        }
         let rec = Background::start(cmd);
         let reel_pid = rec.child.id() as i32;
         wait_for_pid(&pidfile);
         std::thread::sleep(Duration::from_millis(500));
-        send_to_group(reel_pid, "INT");
+        signal(reel_pid);
         let rec = rec.finish();
-        assert_eq!(rec.status, 3, "reel record:\n{}", rec.describe());
-        assert!(
-            String::from_utf8_lossy(&rec.stdout).contains("got SIGINT"),
-            "{}",
-            rec.describe()
-        );
+        assert_eq!(rec.status, status, "reel record:\n{}", rec.describe());
         let rep = sb.replay(&trace);
         assert_eq!(
             rep.status,
-            3,
-            "the trace should be complete and replay the death by SIGINT:\n{}",
+            status,
+            "the trace should be complete and replay the program's end:\n{}",
             rep.describe()
         );
         if let Some(d) = difference(&rec.stdout, &rep.stdout) {
@@ -417,6 +381,42 @@ mod outside {
                 rep.describe()
             );
         }
+        rec
+    }
+
+    /// SIGTERM to reel itself (a CI timeout, `kill`): reel passes it on to
+    /// the program, which dies of it as it would without reel, and the
+    /// trace is finished properly: replay reproduces the death, status 143.
+    #[test]
+    fn sigterm_to_reel_reaches_the_program() {
+        signal_the_recording(
+            "outside-term-reel",
+            &[],
+            false,
+            |reel| send(reel, "TERM"),
+            143,
+        );
+    }
+
+    /// Ctrl-C at a terminal sends SIGINT to the whole foreground process
+    /// group: reel and the program. The program gets it as without reel (its
+    /// handler exits with status 3; a handler, because a test run from a
+    /// background shell inherits SIGINT ignored); reel must not die of it (it
+    /// ignores SIGINT), and finishes the trace properly.
+    #[test]
+    fn ctrl_c_to_the_process_group() {
+        let rec = signal_the_recording(
+            "outside-ctrl-c",
+            &["int-handler"],
+            true,
+            |reel| send_to_group(reel, "INT"),
+            3,
+        );
+        assert!(
+            rec.stdout_str().contains("got SIGINT"),
+            "{}",
+            rec.describe()
+        );
     }
 
     /// SIGKILL to reel while it records: the program dies with it
