@@ -88,16 +88,8 @@ fn check_and_report(name: &str, argv: &[String], spec: &Spec) -> BTreeMap<String
 /// Compiles `tests/programs/signals/<name>.c` and checks it.
 fn signal_program(name: &str) -> BTreeMap<String, usize> {
     let name = format!("signals/{name}");
-    let src = programs_dir().join(format!("{name}.c"));
-    let source = std::fs::read_to_string(&src)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
-    let spec = parse_spec(&source, &format!("{name}.c"));
-    let bins = tempfile::Builder::new()
-        .prefix(&format!("reel-bin-{}-", name.replace('/', "-")))
-        .tempdir()
-        .unwrap();
-    let bin = compile_c(&src, bins.path());
-    check_and_report(&name, &[bin.to_string_lossy().into_owned()], &spec)
+    let p = compile_program(&name);
+    check_and_report(&name, &p.argv, &p.spec)
 }
 
 fn compile_signal_program(name: &str, dir: &Path) -> PathBuf {

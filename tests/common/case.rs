@@ -278,9 +278,19 @@ pub fn check_case_in(sb: &Sandbox, name: &str, argv: &[String], spec: &Spec) {
     }
 }
 
-/// Compiles and checks `tests/programs/<name>.c` (`name` may name a
-/// subdirectory: `processes/fork_wait`).
-pub fn run_program(name: &str) {
+/// A compiled `tests/programs/<name>.c`: its argv, its directives, and the
+/// directory that holds the binary (kept alive as long as the value).
+pub struct Compiled {
+    /// `[binary]`.
+    pub argv: Vec<String>,
+    /// The `// reel-test:` directives.
+    pub spec: Spec,
+    _bins: tempfile::TempDir,
+}
+
+/// Compiles `tests/programs/<name>.c` (`name` may name a subdirectory:
+/// `processes/fork_wait`) and reads its directives.
+pub fn compile_program(name: &str) -> Compiled {
     let src = programs_dir().join(format!("{name}.c"));
     let source = std::fs::read_to_string(&src)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
@@ -290,7 +300,17 @@ pub fn run_program(name: &str) {
         .tempdir()
         .unwrap();
     let bin = compile_c(&src, bins.path());
-    check_case(name, &[bin.to_string_lossy().into_owned()], &spec);
+    Compiled {
+        argv: vec![bin.to_string_lossy().into_owned()],
+        spec,
+        _bins: bins,
+    }
+}
+
+/// Compiles and checks `tests/programs/<name>.c`.
+pub fn run_program(name: &str) {
+    let p = compile_program(name);
+    check_case(name, &p.argv, &p.spec);
 }
 
 /// Checks that the `.c` files of `tests/programs/<subdir>` (the top level
