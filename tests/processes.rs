@@ -49,6 +49,7 @@ process_programs!(
     reap_order,
     scm_rights,
     sessions,
+    shared_memory,
     socketpair,
     system_popen,
     vfork_exec,

@@ -28,6 +28,9 @@ pub struct FileMapping<'a> {
     pub offset: u64,
     /// MAP_* flags to keep besides MAP_PRIVATE | MAP_FIXED.
     pub extra_flags: i32,
+    /// Map it MAP_SHARED (and open it for writing): `path` is then the
+    /// replay's own copy, shared by the replayed processes that map it.
+    pub shared: bool,
 }
 
 /// A syscall injected into the replay tracee; failures become errors naming it.
@@ -60,7 +63,7 @@ impl Injector<'_> {
 
     /// Maps part of a file snapshot as described by `m`.
     pub fn map_file(&mut self, st: Stopped, mem: &Memory, m: &FileMapping) -> Result<Stopped> {
-        let (st, fd) = self.open_snapshot(st, mem, m.path, m.original)?;
+        let (st, fd) = self.open_snapshot(st, mem, m.path, m.original, m.shared)?;
         let st = self.map_fd(st, fd, m)?;
         self.close(st, fd)
     }
@@ -73,6 +76,7 @@ impl Injector<'_> {
         mem: &Memory,
         path: &std::path::Path,
         original: &str,
+        writable: bool,
     ) -> Result<(Stopped, i64)> {
         if !path.exists() {
             return Err(crate::ReplayError::MissingSnapshot {
@@ -98,7 +102,11 @@ impl Injector<'_> {
             [
                 libc::AT_FDCWD as u64,
                 SCRATCH_PAGE,
-                (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+                ((if writable {
+                    libc::O_RDWR
+                } else {
+                    libc::O_RDONLY
+                }) | libc::O_CLOEXEC) as u64,
                 0,
                 0,
                 0,
@@ -109,7 +117,12 @@ impl Injector<'_> {
 
     /// Maps `m` from the snapshot open as `fd` in the tracee.
     pub fn map_fd(&mut self, st: Stopped, fd: i64, m: &FileMapping) -> Result<Stopped> {
-        let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED | m.extra_flags) as u64;
+        let kind = if m.shared {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        let flags = (kind | libc::MAP_FIXED | m.extra_flags) as u64;
         let (st, _) = self.call(
             st,
             libc::SYS_mmap,
@@ -254,11 +267,12 @@ pub fn restore(
                     prot: r.prot,
                     offset: *off,
                     extra_flags: 0,
+                    shared: false,
                 };
                 let (st, fd) = match open.iter().find(|(f, _)| *f == file) {
                     Some(&(_, fd)) => (st, fd),
                     None => {
-                        let (st, fd) = inj.open_snapshot(st, mem, &path, original)?;
+                        let (st, fd) = inj.open_snapshot(st, mem, &path, original, false)?;
                         open.push((file, fd));
                         (st, fd)
                     }

@@ -101,6 +101,11 @@ struct Replayer {
     by_tid: HashMap<Tid, Task>,
     memories: HashMap<Tid, Memory>,
     brks: HashMap<Tid, u64>,
+    /// The replay's own copies of files the program mapped shared and
+    /// writable, by the path it mapped.
+    shared_files: HashMap<String, std::path::PathBuf>,
+    /// Where those copies live (removed with the replayer).
+    scratch: tempfile::TempDir,
     /// Per process: where its main stack (recorded as `[stack]`) ends.
     stack_ends: HashMap<Tid, u64>,
     opts: ReplayOptions,
@@ -120,6 +125,11 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         memories: HashMap::new(),
         brks: HashMap::new(),
         stack_ends: HashMap::new(),
+        shared_files: HashMap::new(),
+        scratch: tempfile::Builder::new()
+            .prefix("reel-replay-")
+            .tempdir()
+            .map_err(ReplayError::Output)?,
         opts,
         root: None,
         root_exit: None,
@@ -137,6 +147,26 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         events: r.event,
         complete,
     })
+}
+
+/// The replay's copy of the file the program mapped shared at `original`,
+/// made from `snapshot` the first time.
+fn shared_copy(
+    copies: &mut HashMap<String, std::path::PathBuf>,
+    scratch: &tempfile::TempDir,
+    original: &str,
+    snapshot: &std::path::Path,
+) -> Result<std::path::PathBuf> {
+    if let Some(p) = copies.get(original) {
+        return Ok(p.clone());
+    }
+    let copy = scratch.path().join(format!("shared-{}", copies.len()));
+    std::fs::copy(snapshot, &copy).map_err(|_| ReplayError::MissingSnapshot {
+        original: original.to_string(),
+        snapshot: snapshot.display().to_string(),
+    })?;
+    copies.insert(original.to_string(), copy.clone());
+    Ok(copy)
 }
 
 fn page_up(v: u64) -> u64 {
@@ -930,12 +960,24 @@ impl Replayer {
                 what: format!("no address space for task {tid}"),
             })?;
         let keep = (flags as i32) & (libc::MAP_NORESERVE | libc::MAP_GROWSDOWN | libc::MAP_STACK);
-        let mut inj = Injector {
-            tasks: &mut self.tasks,
-        };
+        // A writable shared mapping of a file is how processes share memory:
+        // the replayed ones map one copy of it, shared, as they did the file.
+        let shared =
+            (flags as i32) & libc::MAP_SHARED != 0 && (prot as i32) & libc::PROT_WRITE != 0;
         let res = match &ev.mapped_file {
             Some(mf) => {
-                let path = self.reader.file_path(&mf.file);
+                let snapshot = self.reader.file_path(&mf.file);
+                let path = if shared {
+                    match shared_copy(&mut self.shared_files, &self.scratch, &mf.path, &snapshot) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            self.memories.insert(mem_pid, mem);
+                            return Err(e);
+                        }
+                    }
+                } else {
+                    snapshot
+                };
                 let m = FileMapping {
                     path: &path,
                     original: &mf.path,
@@ -944,10 +986,17 @@ impl Replayer {
                     prot: prot as u32,
                     offset,
                     extra_flags: keep,
+                    shared,
+                };
+                let mut inj = Injector {
+                    tasks: &mut self.tasks,
                 };
                 inj.map_file(st, &mem, &m)
             }
             None => {
+                let mut inj = Injector {
+                    tasks: &mut self.tasks,
+                };
                 // A shared mapping of a file reel did not snapshot (a device)
                 // is replayed as private zero memory.
                 let mut flags = flags as i32;

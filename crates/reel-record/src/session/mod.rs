@@ -110,8 +110,11 @@ struct Recorder {
     warned_ioctls: HashSet<u64>,
     /// Files mapped shared, already warned about.
     warned_shared: HashSet<String>,
-    /// Per process: which thread may run user code (see schedule.rs).
+    /// Per process (or sharing group): which task may run user code (see
+    /// schedule.rs).
     runners: HashMap<Tid, schedule::Runner>,
+    /// Processes that share writable memory with other processes.
+    sharing: HashSet<Tid>,
     /// A preemption was already reported.
     warned_preempt: bool,
     root_pid: Tid,
@@ -158,6 +161,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned_ioctls: HashSet::new(),
         warned_shared: HashSet::new(),
         runners: HashMap::new(),
+        sharing: HashSet::new(),
         warned_preempt: false,
         root_pid: root,
         root_exit: None,
@@ -309,6 +313,7 @@ impl Recorder {
             if !self.task_info.values().any(|o| o.pid == t.pid) {
                 self.memories.remove(&t.pid);
                 self.runners.remove(&t.pid);
+                self.sharing.remove(&t.pid);
             }
             if tid == self.root_pid {
                 self.root_exit = Some(kind);
@@ -570,6 +575,13 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        if sc.nr == libc::SYS_mmap as u64 && result >= 0 {
+            let (prot, flags) = (sc.args[2] as i32, sc.args[3] as i32);
+            if flags & libc::MAP_SHARED != 0 && prot & libc::PROT_WRITE != 0 {
+                let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+                self.join_sharing_group(pid);
+            }
+        }
         // A signal that is deliverable as the call returns is delivered
         // right after its event: a deterministic point.
         // (rt_sigreturn's "result" is the restored rax, which may well be
@@ -687,6 +699,10 @@ impl Recorder {
         let mut task = Task::new(if thread { parent_pid } else { child });
         task.vfork_parent = vfork.then_some(tid);
         self.task_info.insert(child, task);
+        if !thread && self.sharing.contains(&parent_pid) {
+            // It inherits the shared mappings.
+            self.join_sharing_group(child);
+        }
         self.resume(st, Resume::Syscall, None)?;
         if let Some(first) = self.held.remove(&child) {
             self.on_stop(first)?;

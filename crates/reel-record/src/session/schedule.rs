@@ -10,7 +10,9 @@
 //! without a syscall while others wait (a spin loop) is preempted; replay
 //! cannot place that point exactly until landmarks exist, and says so.
 //!
-//! Different processes share no memory reel orders, and run concurrently.
+//! Different processes run concurrently, unless they share writable memory
+//! (a shared mapping, inherited or of one file): such processes join one
+//! sharing group, whose tasks take turns under a single token, like threads.
 
 use super::{Recorder, Task};
 use crate::Result;
@@ -18,6 +20,9 @@ use reel_sys::{Resume, StopReason, Stopped};
 use reel_trace::{Event, Tid};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+/// The runner key of the processes that share writable memory.
+const SHARING_GROUP: Tid = 0;
 
 /// How long a thread may run user code without a syscall while another
 /// thread of its process waits, before reel preempts it.
@@ -39,11 +44,36 @@ impl Recorder {
         self.task_info.get(&tid).map_or(tid, |t: &Task| t.pid)
     }
 
+    /// Whose token `tid` needs: its process's, or the sharing group's.
+    fn runner_key(&self, tid: Tid) -> Tid {
+        let pid = self.pid_of(tid);
+        if self.sharing.contains(&pid) {
+            SHARING_GROUP
+        } else {
+            pid
+        }
+    }
+
+    /// Process `pid` mapped writable memory shared with other processes (or
+    /// inherited such a mapping): from now on its tasks take turns with the
+    /// other processes of the sharing group. Its waiting tasks move over.
+    pub(super) fn join_sharing_group(&mut self, pid: Tid) {
+        if !self.sharing.insert(pid) {
+            return;
+        }
+        if let Some(old) = self.runners.remove(&pid) {
+            // The holder, if any, is the task that just mapped: it is stopped
+            // and asks for the group's token when it resumes.
+            let group = self.runners.entry(SHARING_GROUP).or_default();
+            group.ready.extend(old.ready);
+        }
+    }
+
     /// Resumes a task into its own code once it holds its process's token.
     pub(super) fn resume_user(&mut self, st: Stopped, sig: Option<i32>) -> Result<()> {
         let tid = st.tid();
-        let pid = self.pid_of(tid);
-        let runner = self.runners.entry(pid).or_default();
+        let key = self.runner_key(tid);
+        let runner = self.runners.entry(key).or_default();
         match runner.holder {
             Some((h, _)) if h != tid => {
                 runner.ready.push_back((st, sig));
@@ -60,19 +90,19 @@ impl Recorder {
         }
     }
 
-    /// Whether other threads of `tid`'s process exist (so that switching
-    /// between them matters).
+    /// Whether other tasks take turns with `tid` (threads of its process,
+    /// or the sharing group), so that switching between them matters.
     fn has_siblings(&self, tid: Tid) -> bool {
-        let pid = self.pid_of(tid);
+        let key = self.runner_key(tid);
         self.task_info
-            .iter()
-            .any(|(&other, t)| other != tid && t.pid == pid)
+            .keys()
+            .any(|&other| other != tid && self.runner_key(other) == key)
     }
 
     /// `tid` stops running user code (it entered a blocking syscall, or is
     /// gone): mark the end of its run when that matters, and pass the token.
     pub(super) fn release_token(&mut self, tid: Tid, entering: Option<u64>) -> Result<()> {
-        let pid = self.pid_of(tid);
+        let pid = self.runner_key(tid);
         let holds = self
             .runners
             .get(&pid)
@@ -92,7 +122,7 @@ impl Recorder {
     /// A task that died (killed with its process, say) while waiting for
     /// the token no longer waits.
     pub(super) fn forget_ready(&mut self, tid: Tid) {
-        let pid = self.pid_of(tid);
+        let pid = self.runner_key(tid);
         if let Some(r) = self.runners.get_mut(&pid) {
             r.ready.retain(|(st, _)| st.tid() != tid);
         }
@@ -144,7 +174,7 @@ impl Recorder {
     /// it, run the next. Returns the stop back when it was not a preemption.
     pub(super) fn on_preempted(&mut self, st: Stopped) -> Result<Option<Stopped>> {
         let tid = st.tid();
-        let pid = self.pid_of(tid);
+        let pid = self.runner_key(tid);
         let preempted = matches!(st.reason(), StopReason::GroupStop(_))
             && self
                 .runners
