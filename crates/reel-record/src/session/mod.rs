@@ -115,6 +115,11 @@ struct Recorder {
     runners: HashMap<Tid, schedule::Runner>,
     /// Processes that share writable memory with other processes.
     sharing: HashSet<Tid>,
+    /// Processes with a writable anonymous shared mapping (shared with
+    /// whatever they fork).
+    anon_sharers: HashSet<Tid>,
+    /// Files mapped shared and writable (device, inode), by process.
+    shared_files: HashMap<(u64, u64), HashSet<Tid>>,
     /// A preemption was already reported.
     warned_preempt: bool,
     root_pid: Tid,
@@ -162,6 +167,8 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned_shared: HashSet::new(),
         runners: HashMap::new(),
         sharing: HashSet::new(),
+        anon_sharers: HashSet::new(),
+        shared_files: HashMap::new(),
         warned_preempt: false,
         root_pid: root,
         root_exit: None,
@@ -314,6 +321,10 @@ impl Recorder {
                 self.memories.remove(&t.pid);
                 self.runners.remove(&t.pid);
                 self.sharing.remove(&t.pid);
+                self.anon_sharers.remove(&t.pid);
+                for pids in self.shared_files.values_mut() {
+                    pids.remove(&t.pid);
+                }
             }
             if tid == self.root_pid {
                 self.root_exit = Some(kind);
@@ -578,8 +589,7 @@ impl Recorder {
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 {
             let (prot, flags) = (sc.args[2] as i32, sc.args[3] as i32);
             if flags & libc::MAP_SHARED != 0 && prot & libc::PROT_WRITE != 0 {
-                let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
-                self.join_sharing_group(pid);
+                self.note_shared_mapping(tid, flags, sc.args[4] as i32);
             }
         }
         // A signal that is deliverable as the call returns is delivered
@@ -699,8 +709,9 @@ impl Recorder {
         let mut task = Task::new(if thread { parent_pid } else { child });
         task.vfork_parent = vfork.then_some(tid);
         self.task_info.insert(child, task);
-        if !thread && self.sharing.contains(&parent_pid) {
-            // It inherits the shared mappings.
+        if !thread && self.maps_shared_memory(parent_pid) {
+            // It inherits the shared mappings: parent and child now share.
+            self.join_sharing_group(parent_pid);
             self.join_sharing_group(child);
         }
         self.resume(st, Resume::Syscall, None)?;

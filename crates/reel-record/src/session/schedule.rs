@@ -54,7 +54,35 @@ impl Recorder {
         }
     }
 
-    /// Process `pid` mapped writable memory shared with other processes (or
+    /// Task `tid` mapped writable memory shared: anonymous (shared with
+    /// the processes it forks from now on) or of a file (shared with every
+    /// other process that maps that file).
+    pub(super) fn note_shared_mapping(&mut self, tid: Tid, flags: i32, fd: i32) {
+        let pid = self.pid_of(tid);
+        if flags & libc::MAP_ANONYMOUS != 0 {
+            self.anon_sharers.insert(pid);
+            return;
+        }
+        let Some(file) = reel_sys::proc::fd_identity(tid, fd) else {
+            return;
+        };
+        let pids = self.shared_files.entry(file).or_default();
+        pids.insert(pid);
+        if pids.len() > 1 {
+            for p in pids.clone() {
+                self.join_sharing_group(p);
+            }
+        }
+    }
+
+    /// Whether process `pid` has memory a child it forks would share.
+    pub(super) fn maps_shared_memory(&self, pid: Tid) -> bool {
+        self.sharing.contains(&pid)
+            || self.anon_sharers.contains(&pid)
+            || self.shared_files.values().any(|p| p.contains(&pid))
+    }
+
+    /// Process `pid` shares writable memory with other processes (or
     /// inherited such a mapping): from now on its tasks take turns with the
     /// other processes of the sharing group. Its waiting tasks move over.
     pub(super) fn join_sharing_group(&mut self, pid: Tid) {
