@@ -11,8 +11,9 @@
 //! cannot place that point exactly until landmarks exist, and says so.
 //!
 //! Different processes run concurrently, unless they share writable memory
-//! (a shared mapping, inherited or of one file): such processes join one
-//! sharing group, whose tasks take turns under a single token, like threads.
+//! (a writable shared mapping a fork passed on, or one file two processes
+//! map shared): such processes join one sharing group, whose tasks take
+//! turns under a single token, like threads.
 
 use super::{Recorder, Task};
 use crate::Result;
