@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub struct RecordOptions {
     /// Resolved path of the program.
     pub program: PathBuf,
-    /// argv (argv[0] as the user typed it).
+    /// argv (`argv[0]` as the user typed it).
     pub argv: Vec<String>,
     /// Environment ("K=V").
     pub env: Vec<String>,
