@@ -277,10 +277,11 @@ fn tick_lines(b: &[u8]) -> usize {
 mod outside {
     use super::*;
 
-    /// Records the ticker, sends the program `sig` after about a second, and
-    /// checks record's and replay's status and output.
-    fn kill_program(sig: &str, status: i32) {
-        let sb = Sandbox::new(&format!("outside-{sig}"));
+    /// Starts `reel record` of the ticker (with `extra` arguments; in its own
+    /// process group when `group`) and waits until the program runs; returns
+    /// the recording, the program's pid and the trace directory.
+    fn start_ticker(sb: &Sandbox, extra: &[&str], group: bool) -> (Background, i32, PathBuf) {
+        use std::os::unix::process::CommandExt;
         let bin = compile_signal_program("ticker", sb.path());
         let pidfile = sb.path().join("pid");
         let trace = sb.path().join("trace");
@@ -289,9 +290,21 @@ mod outside {
             .arg("-o")
             .arg(&trace)
             .arg(&bin)
-            .arg(&pidfile);
+            .arg(&pidfile)
+            .args(extra);
+        if group {
+            cmd.process_group(0);
+        }
         let rec = Background::start(cmd);
         let pid = wait_for_pid(&pidfile);
+        (rec, pid, trace)
+    }
+
+    /// Records the ticker, sends the program `sig` after about a second, and
+    /// checks record's and replay's status and output.
+    fn kill_program(sig: &str, status: i32) {
+        let sb = Sandbox::new(&format!("outside-{sig}"));
+        let (rec, pid, trace) = start_ticker(&sb, &[], false);
         std::thread::sleep(Duration::from_millis(1000));
         send(pid, sig);
         let rec = rec.finish();
@@ -338,24 +351,9 @@ mod outside {
         signal: impl FnOnce(i32),
         status: i32,
     ) -> Output {
-        use std::os::unix::process::CommandExt;
         let sb = Sandbox::new(name);
-        let bin = compile_signal_program("ticker", sb.path());
-        let pidfile = sb.path().join("pid");
-        let trace = sb.path().join("trace");
-        let mut cmd = sb.reel();
-        cmd.arg("record")
-            .arg("-o")
-            .arg(&trace)
-            .arg(&bin)
-            .arg(&pidfile)
-            .args(extra);
-        if group {
-            cmd.process_group(0);
-        }
-        let rec = Background::start(cmd);
+        let (rec, _, trace) = start_ticker(&sb, extra, group);
         let reel_pid = rec.child.id() as i32;
-        wait_for_pid(&pidfile);
         std::thread::sleep(Duration::from_millis(500));
         signal(reel_pid);
         let rec = rec.finish();
@@ -417,17 +415,7 @@ mod outside {
     #[test]
     fn sigkill_to_reel() {
         let sb = Sandbox::new("outside-reel-killed");
-        let bin = compile_signal_program("ticker", sb.path());
-        let pidfile = sb.path().join("pid");
-        let trace = sb.path().join("trace");
-        let mut cmd = sb.reel();
-        cmd.arg("record")
-            .arg("-o")
-            .arg(&trace)
-            .arg(&bin)
-            .arg(&pidfile);
-        let rec = Background::start(cmd);
-        let pid = wait_for_pid(&pidfile);
+        let (rec, pid, trace) = start_ticker(&sb, &[], false);
         std::thread::sleep(Duration::from_millis(2500));
         send(rec.child.id() as i32, "KILL");
         let rec = rec.finish();

@@ -806,9 +806,8 @@ fn numbers(v: &[serde_json::Value]) -> Vec<u64> {
     v.iter().map(|e| e["event"].as_u64().unwrap()).collect()
 }
 
-#[test]
-fn dump_filters_select_the_right_events() {
-    let sb = Sandbox::new("trace_cli-dump");
+/// Records `sh -c 'echo a | cat'` (a shell and two children) into `t`.
+fn record_pipeline(sb: &Sandbox) -> PathBuf {
     let trace = sb.path().join("t");
     let rec = sb.record(
         &trace,
@@ -822,6 +821,13 @@ fn dump_filters_select_the_right_events() {
         "{}",
         rec.describe()
     );
+    trace
+}
+
+#[test]
+fn dump_filters_select_the_right_events() {
+    let sb = Sandbox::new("trace_cli-dump");
+    let trace = record_pipeline(&sb);
     let all = dump_json(&sb, &[], &trace);
     assert_eq!(numbers(&all), (1..=all.len() as u64).collect::<Vec<_>>());
 
@@ -986,19 +992,7 @@ fn trace_size_of_large_reads() {
 #[test]
 fn ps_shows_the_shell_as_parent() {
     let sb = Sandbox::new("trace_cli-ps");
-    let trace = sb.path().join("t");
-    let rec = sb.record(
-        &trace,
-        false,
-        &["sh".into(), "-c".into(), "echo a | cat".into()],
-        None,
-    );
-    assert_eq!(
-        (rec.status, rec.stdout_str()),
-        (0, "a\n".into()),
-        "{}",
-        rec.describe()
-    );
+    let trace = record_pipeline(&sb);
 
     let out = reel(&sb, &["ps", "--json", &s(&trace)]);
     assert_eq!(out.status, 0, "{}", out.describe());
