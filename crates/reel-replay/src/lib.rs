@@ -4,10 +4,12 @@
 
 #![warn(missing_docs)]
 
+mod autopilot;
 mod engine;
 mod image;
 
-pub use engine::{replay, ReplayOptions, ReplayOutcome};
+pub use autopilot::replay;
+pub use engine::{Constraints, Engine, Image, ReplayOptions, ReplayOutcome, Stop, WatchKind};
 
 use reel_trace::Tid;
 use thiserror::Error;

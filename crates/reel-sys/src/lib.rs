@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod debugreg;
 pub mod digest;
 mod error;
 pub mod fs;

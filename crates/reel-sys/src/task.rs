@@ -53,6 +53,9 @@ pub enum Resume {
     Sysemu,
     /// Execute one instruction.
     SingleStep,
+    /// Execute one instruction; a `syscall` stops at its entry and is not
+    /// run, as under [`Resume::Sysemu`].
+    SysemuStep,
 }
 
 /// A task that ptrace has stopped: registers and memory may be accessed.
@@ -211,6 +214,7 @@ impl Stopped {
             Resume::Syscall => libc::PTRACE_SYSCALL,
             Resume::Sysemu => libc::PTRACE_SYSEMU,
             Resume::SingleStep => libc::PTRACE_SINGLESTEP,
+            Resume::SysemuStep => libc::PTRACE_SYSEMU_SINGLESTEP,
         };
         // SAFETY: plain ptrace request on a task in ptrace-stop.
         let r = unsafe { libc::ptrace(req, self.tid.as_raw(), 0, sig) };

@@ -1,12 +1,12 @@
 //! Exec events: the first program is spawned, later ones replace a
 //! replayed process; either way its image is rebuilt from the trace.
 
-use super::{Engine, Task};
+use super::{Engine, Image, Task};
 use crate::image::restore;
 use crate::Result;
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{Memory, Resume, Stopped, Waited};
-use reel_trace::{ExecEvent, Tid};
+use reel_trace::{ExecEvent, RegionSource, Tid};
 
 impl Engine {
     pub(super) fn on_exec(&mut self, ev: &ExecEvent, data: &[u8]) -> Result<()> {
@@ -58,6 +58,8 @@ impl Engine {
         if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
             self.stack_ends.insert(pid, stack.end);
         }
+        let image = self.describe_image(&st, &self.memories.get(&pid), ev);
+        self.images.insert(pid, image);
         self.park(ev.tid, st)
     }
 
@@ -84,5 +86,56 @@ impl Engine {
         t.real = fresh.tid();
         t.shares_memory = false;
         Ok(fresh)
+    }
+}
+
+impl Engine {
+    /// What a debugger needs of a fresh image: the auxiliary vector (read
+    /// off the new stack: argc, argv, envp, then the pairs) and the trace's
+    /// snapshot of the executable (the file mapped at the entry point).
+    fn describe_image(&self, st: &Stopped, mem: &Option<&Memory>, ev: &ExecEvent) -> Image {
+        let mut image = Image {
+            path: ev.path.clone(),
+            ..Image::default()
+        };
+        let Some(mem) = mem else {
+            return image;
+        };
+        let Ok(sp) = st.regs().map(|r| r.sp()) else {
+            return image;
+        };
+        let word = |at: u64| mem.read_u64(st, at).ok();
+        let Some(argc) = word(sp) else {
+            return image;
+        };
+        let mut at = sp + 8 * (argc + 2);
+        while word(at).is_some_and(|w| w != 0) {
+            at += 8;
+        }
+        at += 8;
+        let mut entry = None;
+        for _ in 0..64 {
+            let (Some(key), Some(value)) = (word(at), word(at + 8)) else {
+                break;
+            };
+            image.auxv.extend_from_slice(&key.to_le_bytes());
+            image.auxv.extend_from_slice(&value.to_le_bytes());
+            at += 16;
+            if key == libc::AT_ENTRY {
+                entry = Some(value);
+            }
+            if key == libc::AT_NULL {
+                break;
+            }
+        }
+        image.exe = entry.and_then(|e| {
+            ev.regions.iter().find_map(|r| match &r.source {
+                RegionSource::File { file, .. } if r.start <= e && e < r.end => {
+                    Some(self.reader.file_path(file))
+                }
+                _ => None,
+            })
+        });
+        image
     }
 }

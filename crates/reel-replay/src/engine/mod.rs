@@ -2,6 +2,7 @@
 //! global order and each is matched to what the replayed task does next.
 
 use crate::{ReplayError, Result};
+use control::Pause;
 use reel_sys::{Memory, Resume, StopReason, Stopped, TaskSet, Waited};
 use reel_trace::{Event, ExitKind, Record, SyscallEvent, Tid, TraceReader};
 use std::collections::HashMap;
@@ -42,6 +43,9 @@ struct Task {
     gone: Option<ExitKind>,
     /// Just created: its first (job-control) stop has not been collected.
     initial: bool,
+    /// The debugger's watchpoints armed in its debug registers (compared
+    /// with [`control::DebugPoints::generation`]).
+    hw_generation: u64,
     /// A tid to store in the new task's memory at its first stop
     /// (CLONE_CHILD_SETTID: the kernel stored the replay's real tid there).
     settid: Option<(u64, u32)>,
@@ -73,6 +77,7 @@ impl Task {
             gone: None,
             initial,
             settid: None,
+            hw_generation: 0,
             injected: None,
             temp_mask: None,
             vfork_wait: None,
@@ -86,9 +91,25 @@ impl Task {
 enum Next {
     Stop(Stopped),
     Gone(ExitKind),
+    /// Stopped for the debugger before its next event (see [`Drive`]).
+    Paused(Stopped, Pause),
 }
 
-struct Engine {
+/// How [`Engine::advance_with`] runs a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// To the stop its next event expects.
+    Event,
+    /// The same, but the debugger's breakpoints and watchpoints may stop
+    /// it first.
+    Watched,
+    /// One instruction, unless that instruction is what the event expects.
+    Step,
+}
+
+/// The replay engine: the replayed tasks and the trace, advanced one event
+/// at a time by [`Engine::step`].
+pub struct Engine {
     reader: TraceReader,
     tasks: TaskSet,
     by_tid: HashMap<Tid, Task>,
@@ -107,56 +128,85 @@ struct Engine {
     event: u64,
     warned_interrupted: bool,
     warned_preempted: bool,
+    /// The next record, read ahead by [`Engine::step`].
+    pending: Option<Record>,
+    /// The task of the last event replayed.
+    last_tid: Option<Tid>,
+    /// The debugger's breakpoints and watchpoints.
+    debug: control::DebugPoints,
+    /// Per process: what a debugger needs of its program image.
+    images: HashMap<Tid, Image>,
 }
 
-/// Replays the trace read by `reader`.
-pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome> {
-    let mut r = Engine {
-        reader,
-        tasks: TaskSet::new(),
-        by_tid: HashMap::new(),
-        memories: HashMap::new(),
-        brks: HashMap::new(),
-        stack_ends: HashMap::new(),
-        shared_files: HashMap::new(),
-        scratch: tempfile::Builder::new()
-            .prefix("reel-replay-")
-            .tempdir()
-            .map_err(ReplayError::Output)?,
-        opts,
-        root: None,
-        root_exit: None,
-        event: 0,
-        warned_interrupted: false,
-        warned_preempted: false,
-    };
-    let result = r.run();
-    // Whatever happened, no replayed task outlives the replay.
-    r.kill_all();
-    result?;
-    let complete = r.reader.is_complete();
-    Ok(ReplayOutcome {
-        exit: r.root_exit,
-        events: r.event,
-        complete,
-    })
+/// What a debugger needs to know of a process's program image.
+#[derive(Debug, Clone, Default)]
+pub struct Image {
+    /// The path given to execve.
+    pub path: String,
+    /// The trace's snapshot of the executable, when it was mapped from a file.
+    pub exe: Option<std::path::PathBuf>,
+    /// The auxiliary vector, as the kernel gave it (key/value words).
+    pub auxv: Vec<u8>,
 }
 
+impl Engine {
+    /// Prepares a replay of the trace read by `reader`; nothing runs before
+    /// the first [`Engine::step`].
+    pub fn new(reader: TraceReader, opts: ReplayOptions) -> Result<Engine> {
+        Ok(Engine {
+            reader,
+            tasks: TaskSet::new(),
+            by_tid: HashMap::new(),
+            memories: HashMap::new(),
+            brks: HashMap::new(),
+            stack_ends: HashMap::new(),
+            shared_files: HashMap::new(),
+            scratch: tempfile::Builder::new()
+                .prefix("reel-replay-")
+                .tempdir()
+                .map_err(ReplayError::Output)?,
+            opts,
+            root: None,
+            root_exit: None,
+            event: 0,
+            warned_interrupted: false,
+            warned_preempted: false,
+            pending: None,
+            last_tid: None,
+            debug: control::DebugPoints::default(),
+            images: HashMap::new(),
+        })
+    }
+
+    /// How the replay went so far: the initial process's end, the events
+    /// replayed, whether the trace is complete.
+    pub fn outcome(&self) -> ReplayOutcome {
+        ReplayOutcome {
+            exit: self.root_exit,
+            events: self.event,
+            complete: self.reader.is_complete(),
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Whatever happened, no replayed task outlives the replay.
+        self.kill_all();
+    }
+}
+
+mod control;
 mod exec;
+mod inspect;
 mod signal;
 mod space;
 mod syscall;
 mod tasks;
 
-impl Engine {
-    fn run(&mut self) -> Result<()> {
-        while let Some(rec) = self.reader.next()? {
-            self.event = rec.number;
-            self.on_event(rec)?;
-        }
-        Ok(())
-    }
+pub use control::{Constraints, Stop, WatchKind};
 
+impl Engine {
     fn kill_all(&mut self) {
         for (_, t) in self.by_tid.drain() {
             if t.gone.is_none() {
@@ -206,6 +256,12 @@ impl Engine {
     /// SIGCHLD from a replayed child, say) are discarded: recorded
     /// asynchronous signals are sent by reel at their recorded place.
     fn advance(&mut self, tid: Tid) -> Result<Next> {
+        self.advance_with(tid, Drive::Event)
+    }
+
+    /// [`Engine::advance`], run as `drive` says: a debugger's stop comes
+    /// back as [`Next::Paused`].
+    fn advance_with(&mut self, tid: Tid, drive: Drive) -> Result<Next> {
         if let Some((ev, data)) = self.task(tid)?.vfork_wait.take() {
             self.finish_vfork(tid, ev, data)?;
         }
@@ -241,6 +297,8 @@ impl Engine {
         }
         let how = if self.task(tid)?.exiting {
             Resume::Cont
+        } else if drive == Drive::Step {
+            Resume::SysemuStep
         } else {
             Resume::Sysemu
         };
@@ -252,6 +310,11 @@ impl Engine {
                 Waited::Stopped(mut st) => match st.reason() {
                     StopReason::Syscall => return Ok(Next::Stop(st)),
                     StopReason::Signal(sig) => {
+                        if sig == libc::SIGTRAP && drive != Drive::Event {
+                            if let Some(why) = self.debug_trap(&mut st, drive)? {
+                                return Ok(Next::Paused(st, why));
+                            }
+                        }
                         let t = self.task(tid)?;
                         if t.injected == Some(sig) {
                             t.injected = None;
@@ -389,6 +452,7 @@ impl Engine {
                 }
                 self.diverged(tid, expected, actual)
             }
+            Next::Paused(st, _) => self.unexpected(tid, Next::Stop(st), expected),
             Next::Gone(k) => self.diverged(tid, expected, format!("the task ended ({k:?})")),
         }
     }

@@ -118,7 +118,7 @@ impl Engine {
         let got = loop {
             match self.advance(tid)? {
                 Next::Gone(k) => break k,
-                Next::Stop(st) => {
+                Next::Stop(st) | Next::Paused(st, _) => {
                     // A fatal signal being delivered on the way out.
                     if let StopReason::Signal(s) = st.reason() {
                         if ExitKind::Signaled(s) == kind {
