@@ -204,6 +204,7 @@ fn absurd_data_length_does_not_allocate() {
         echo: None,
         mapped_file: None,
         checksum: None,
+        emitted: None,
     });
     let body = postcard::to_allocvec(&ev).unwrap();
     let mut payload = (body.len() as u32).to_le_bytes().to_vec();
@@ -239,6 +240,7 @@ fn absurd_data_length_does_not_allocate() {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         }),
         Event::Exec(ExecEvent {
             tid: 1,

@@ -245,6 +245,7 @@ fn compressible_data_is_small_on_disk() {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         });
         w.append(&ev, &block).unwrap();
         input += block.len() as u64;
@@ -294,6 +295,7 @@ fn incompressible_data_round_trips() {
         echo: None,
         mapped_file: None,
         checksum: None,
+        emitted: None,
     });
     w.append(&ev, &data).unwrap();
     w.finish(&Summary {
