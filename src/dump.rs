@@ -140,7 +140,7 @@ fn to_text(n: u64, event: &Event) -> String {
             s.delivery
         ),
         Event::Exit { tid, kind } => format!("{n:>6} [{tid}] exit {kind:?}"),
-        Event::SyscallEntry { tid, nr } => {
+        Event::SyscallEntry { tid, nr, .. } => {
             format!(
                 "{n:>6} [{tid}] enters {} (others run meanwhile)",
                 reel_syscalls::name(*nr)
@@ -189,7 +189,7 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "name": reel_syscalls::signal_name(s.signo), "code": s.code, "rip": s.rip,
             "delivery": format!("{:?}", s.delivery),
         }),
-        Event::SyscallEntry { tid, nr } => json!({
+        Event::SyscallEntry { tid, nr, .. } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
         }),
         Event::Preempted { tid, rip } => json!({

@@ -1,8 +1,10 @@
 //! Making the tracee run a syscall of reel's choosing, through the private
 //! code page (`syscall; int3`), then restoring its registers.
 
+use crate::mem::Memory;
+use crate::spawn::PRIVATE_CODE;
 use crate::task::{Resume, StopReason, Stopped, TaskSet, Waited};
-use crate::{Result, SysError, PRIVATE_PAGE};
+use crate::{Result, SysError, PAGE_SIZE, PRIVATE_LEN, PRIVATE_PAGE, SCRATCH_PAGE};
 
 /// Runs syscall `nr` with `args` in `task` and returns the task (stopped
 /// again, registers restored) and the syscall's raw result.
@@ -57,4 +59,99 @@ pub fn syscall(
         Waited::Exited(_, code) => Err(fail(format!("task exited with status {code}"))),
         Waited::Signaled(_, sig) => Err(fail(format!("task killed by signal {sig}"))),
     }
+}
+
+/// Maps reel's private pages again in a task that just exec'd (at its
+/// `PTRACE_EVENT_EXEC` stop): execve dropped them with the old address
+/// space, but the seccomp filter, which survives exec, still lets the code
+/// page's syscall through, so the pages must stay reel's.
+///
+/// The task is first run to the execve's syscall-exit stop (at the exec
+/// stop the kernel has yet to store execve's result in rax). The new
+/// program has no `syscall` instruction of reel's yet: one is written over
+/// the program's first instruction for the mmap (that call is traced like
+/// any program call: its seccomp stop is passed), then the bytes and
+/// registers are put back. The rest goes through the new page. Returns the
+/// task at the execve's exit stop.
+pub fn map_private_pages(task: Stopped, tasks: &mut TaskSet, mem: &Memory) -> Result<Stopped> {
+    let tid = task.tid();
+    let fail = |what: String| SysError::Inject {
+        syscall: "mmap of reel's private pages after exec".into(),
+        tid,
+        what,
+    };
+    tasks.insert(task.resume(Resume::Syscall, None)?);
+    let mut task = match tasks.wait(Some(tid))? {
+        Waited::Stopped(st) if st.reason() == StopReason::Syscall => st,
+        Waited::Stopped(st) => {
+            return Err(fail(format!(
+                "stopped with {:?} before execve returned",
+                st.reason()
+            )))
+        }
+        Waited::Exited(_, code) => return Err(fail(format!("task exited with status {code}"))),
+        Waited::Signaled(_, sig) => return Err(fail(format!("task killed by signal {sig}"))),
+    };
+    let saved = task.regs()?;
+    let reason = task.reason();
+    let at = saved.ip();
+    let original = mem.read(&task, at, PRIVATE_CODE.len())?;
+    mem.write(&mut task, at, &PRIVATE_CODE)?;
+    let mut r = saved;
+    r.set_syscall_nr(u64::MAX);
+    r.raw_mut().rax = libc::SYS_mmap as u64;
+    // The code page, never writable by the program (/proc/PID/mem writes
+    // it anyway); the scratch page follows through the code page.
+    r.set_args([
+        PRIVATE_PAGE,
+        PAGE_SIZE,
+        (libc::PROT_READ | libc::PROT_EXEC) as u64,
+        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+        u64::MAX,
+        0,
+    ]);
+    task.set_regs(&r)?;
+    tasks.insert(task.resume(Resume::Cont, None)?);
+    let mut st = loop {
+        match tasks.wait(Some(tid))? {
+            Waited::Stopped(st) if st.reason() == StopReason::Seccomp => {
+                tasks.insert(st.resume(Resume::Cont, None)?);
+            }
+            Waited::Stopped(st) if st.reason() == StopReason::Signal(libc::SIGTRAP) => break st,
+            Waited::Stopped(st) => {
+                return Err(fail(format!("stopped with {:?}", st.reason())));
+            }
+            Waited::Exited(_, code) => return Err(fail(format!("task exited with status {code}"))),
+            Waited::Signaled(_, sig) => return Err(fail(format!("task killed by signal {sig}"))),
+        }
+    };
+    let after = st.regs()?;
+    if after.ip() != at + PRIVATE_CODE.len() as u64 || after.result() != PRIVATE_PAGE as i64 {
+        return Err(fail(format!(
+            "returned {:#x} at {:#x}",
+            after.result(),
+            after.ip()
+        )));
+    }
+    mem.write(&mut st, at, &original)?;
+    mem.write(&mut st, PRIVATE_PAGE, &PRIVATE_CODE)?;
+    st.set_regs(&saved)?;
+    let (mut st, res) = syscall(
+        st,
+        tasks,
+        libc::SYS_mmap as u64,
+        [
+            SCRATCH_PAGE,
+            PRIVATE_LEN - PAGE_SIZE,
+            (libc::PROT_READ | libc::PROT_WRITE) as u64,
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+            u64::MAX,
+            0,
+        ],
+    )?;
+    if res != SCRATCH_PAGE as i64 {
+        return Err(fail(format!("mmap of the scratch page returned {res:#x}")));
+    }
+    st.set_reason(reason);
+    Ok(st)
 }

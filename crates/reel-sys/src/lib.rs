@@ -45,3 +45,7 @@ pub const PAGE_SIZE: u64 = 4096;
 pub const SCRATCH_PAGE: u64 = PRIVATE_PAGE + PAGE_SIZE;
 /// Total size of the private area.
 pub const PRIVATE_LEN: u64 = 2 * PAGE_SIZE;
+/// The instruction pointer the kernel reports for a syscall made by the code
+/// page's `syscall` instruction (the address after it): the only one the
+/// seccomp filter lets through untraced.
+pub const PRIVATE_SYSCALL_RIP: u64 = PRIVATE_PAGE + 2;

@@ -1,7 +1,7 @@
 //! The seccomp-bpf filter that sends every syscall of the tracee to reel,
-//! except those issued from reel's private code page.
+//! except those issued from reel's own `syscall` instruction.
 
-use crate::{PRIVATE_LEN, PRIVATE_PAGE};
+use crate::PRIVATE_SYSCALL_RIP;
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
@@ -27,11 +27,13 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 
 /// The filter program. Checks the architecture (anything but x86-64 kills the
 /// process: reel cannot record it), refuses x32 syscalls with ENOSYS, lets
-/// syscalls from the private page through and traps everything else.
+/// through only the syscalls made by the one `syscall` instruction of reel's
+/// code page (the kernel reports the address after it), and traps
+/// everything else — a syscall from anywhere else in the private pages
+/// (the writable scratch page included) is traced like any other.
 pub fn filter() -> Vec<libc::sock_filter> {
-    let hi = (PRIVATE_PAGE >> 32) as u32;
-    let lo_start = PRIVATE_PAGE as u32;
-    let lo_end = (PRIVATE_PAGE + PRIVATE_LEN) as u32;
+    let hi = (PRIVATE_SYSCALL_RIP >> 32) as u32;
+    let lo = PRIVATE_SYSCALL_RIP as u32;
     vec![
         /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
         /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
@@ -40,12 +42,11 @@ pub fn filter() -> Vec<libc::sock_filter> {
         /* 4 */ ins(JGE_K, 0, 1, X32_SYSCALL_BIT),
         /* 5 */ ins(RET_K, 0, 0, SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
         /* 6 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
-        /* 7 */ ins(JEQ_K, 0, 4, hi),
+        /* 7 */ ins(JEQ_K, 0, 3, hi),
         /* 8 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
-        /* 9 */ ins(JGE_K, 0, 2, lo_start),
-        /* 10 */ ins(JGE_K, 1, 0, lo_end),
-        /* 11 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
-        /* 12 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 9 */ ins(JEQ_K, 0, 1, lo),
+        /* 10 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        /* 11 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
     ]
 }
 

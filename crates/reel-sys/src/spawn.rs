@@ -51,7 +51,7 @@ const RSEQ_SIG: u32 = 0x5305_3053;
 const RSEQ_FLAG_UNREGISTER: i32 = 1;
 
 /// The bytes of the private code page: `syscall; int3`.
-const PRIVATE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+pub(crate) const PRIVATE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
 
 /// ptrace options used for every tracee.
 pub fn ptrace_options() -> libc::c_int {

@@ -229,7 +229,13 @@ pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
 /// - `clone(CLONE_VM)` without `CLONE_VFORK` or `CLONE_THREAD` is
 ///   unsupported (parent and child would run at once in one memory, outside
 ///   the thread scheduler).
+/// - A call that would map, unmap, move or change reel's private pages
+///   ([`touches_reel_pages`]) is refused with EPERM: code placed there could
+///   make syscalls the seccomp filter lets through unrecorded.
 pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
+    if touches_reel_pages(spec.nr, args) {
+        return Policy::Refuse { errno: libc::EPERM };
+    }
     const PR_SET_SECCOMP: u32 = 22;
     const PR_SET_TSC: u32 = 26;
     const PR_SET_MM: u32 = 35;
@@ -317,4 +323,69 @@ pub fn temporary_sigmask(nr: u64, args: &[u64; 6], mem: &dyn TraceeMemory) -> Op
         _ => return None,
     };
     (ptr != 0).then_some((ptr, size))
+}
+
+/// The bytes a successful call that emits data (write, writev, sendto ...)
+/// sent to its file descriptor: the first `result` bytes of its buffer or
+/// iovec array, read from tracee memory. `None` for a call that sends
+/// nothing from memory (failed, `InKernel`, not emitting) or whose buffer
+/// cannot be read.
+pub fn emitted_bytes(
+    spec: &SyscallSpec,
+    args: &[u64; 6],
+    result: i64,
+    mem: &dyn TraceeMemory,
+) -> Option<Vec<u8>> {
+    if result <= 0 {
+        return None;
+    }
+    let total = usize::try_from(result).ok()?;
+    match spec.emit? {
+        Emit::Buf { buf, .. } => mem.read(args[buf], total),
+        Emit::InKernel { .. } => None,
+        Emit::Iov { iov, cnt, .. } => {
+            let mut out = Vec::with_capacity(total.min(1 << 20));
+            // The kernel accepts at most IOV_MAX (1024) entries.
+            for i in 0..args[cnt].min(1024) {
+                if out.len() >= total {
+                    break;
+                }
+                let entry = mem.read(args[iov] + i * 16, 16)?;
+                let base = u64::from_le_bytes(entry[..8].try_into().ok()?);
+                let len = u64::from_le_bytes(entry[8..].try_into().ok()?);
+                let take = usize::try_from(len).ok()?.min(total - out.len());
+                if take > 0 {
+                    out.extend_from_slice(&mem.read(base, take)?);
+                }
+            }
+            (out.len() == total).then_some(out)
+        }
+    }
+}
+
+/// Whether call `nr` with `args` would map over, unmap, move or change the
+/// protection of reel's private pages (`reel_sys::PRIVATE_PAGE`, which stay
+/// in every recorded address space).
+pub fn touches_reel_pages(nr: u64, args: &[u64; 6]) -> bool {
+    let overlaps = |addr: u64, len: u64| {
+        let end = addr.saturating_add(len.max(1));
+        addr < reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN && end > reel_sys::PRIVATE_PAGE
+    };
+    match nr as i64 {
+        // Only MAP_FIXED replaces what is there; a hint is moved elsewhere
+        // and MAP_FIXED_NOREPLACE fails by itself.
+        libc::SYS_mmap => args[3] & libc::MAP_FIXED as u64 != 0 && overlaps(args[0], args[1]),
+        libc::SYS_munmap
+        | libc::SYS_mprotect
+        | libc::SYS_pkey_mprotect
+        | libc::SYS_madvise
+        | libc::SYS_mseal
+        | libc::SYS_remap_file_pages => overlaps(args[0], args[1]),
+        libc::SYS_mremap => {
+            overlaps(args[0], args[1])
+                || (args[3] & libc::MREMAP_FIXED as u64 != 0 && overlaps(args[4], args[2]))
+        }
+        libc::SYS_shmat => args[1] != 0 && overlaps(args[1], 1),
+        _ => false,
+    }
 }

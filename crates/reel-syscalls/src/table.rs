@@ -188,7 +188,9 @@ const ROWS: &[SyscallSpec] = &[
     sys(43, "accept", &[Fd, Ptr, Ptr])
         .writes(Custom(o::sockaddr_out::<1, 2>))
         .blocks(),
-    sys(44, "sendto", &[Fd, Ptr, Int, Hex, Ptr, Int]).blocks(),
+    sys(44, "sendto", &[Fd, Ptr, Int, Hex, Ptr, Int])
+        .emits(WRITE_BUF)
+        .blocks(),
     sys(45, "recvfrom", &[Fd, Ptr, Int, Hex, Ptr, Ptr])
         .writes(Custom(o::recvfrom))
         .blocks(),

@@ -35,8 +35,9 @@ pub enum TraceError {
     },
     /// The trace was written in a format major version this reader does not support.
     #[error(
-        "{}: trace format version {found}.x is not supported (this reel reads version {supported}.x)",
-        path.display()
+        "{}: trace format version {found}.x is not supported (this reel reads version {supported}.x; {})",
+        path.display(),
+        if *found < u64::from(*supported) { "the trace was recorded by an older reel" } else { "the trace was recorded by a newer reel" }
     )]
     IncompatibleVersion {
         /// The trace directory.

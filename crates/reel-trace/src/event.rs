@@ -62,6 +62,17 @@ pub struct SyscallEvent {
     pub mapped_file: Option<MappedFile>,
     /// Digest of the tracee's writable memory after the call (`record --checksum`).
     pub checksum: Option<u64>,
+    /// For a call that sent data to a file descriptor (write, sendmsg ...):
+    /// [`emitted_hash`] of the bytes it sent, which replay checks before it
+    /// echoes them (or instead of sending them).
+    pub emitted: Option<u64>,
+}
+
+/// The hash of emitted bytes stored in [`SyscallEvent::emitted`]: the first
+/// 8 bytes of their BLAKE3 hash, little-endian.
+pub fn emitted_hash(bytes: &[u8]) -> u64 {
+    let h = blake3::hash(bytes);
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 impl SyscallEvent {
@@ -77,6 +88,7 @@ impl SyscallEvent {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         }
     }
 }
@@ -227,6 +239,9 @@ pub struct SignalEvent {
     pub delivery: SignalDelivery,
     /// Instruction pointer when delivered.
     pub rip: u64,
+    /// The general registers at delivery (the kernel's `user_regs_struct`
+    /// order), which the kernel saves in the signal frame; empty when unknown.
+    pub regs: Vec<u64>,
 }
 
 /// One thing that happened in the recording.
@@ -259,6 +274,10 @@ pub enum Event {
         tid: Tid,
         /// The syscall number.
         nr: u64,
+        /// The six argument registers: rdi, rsi, rdx, r10, r8, r9.
+        args: [u64; 6],
+        /// Where the call was made.
+        site: Option<SyscallSite>,
     },
     /// reel stopped a thread that ran without a syscall for too long while
     /// others of its process waited (a spin loop). Replay cannot place this

@@ -3,13 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{self, ChunkStream, Kind, Next};
 use crate::error::{IoContext, TraceError};
 use crate::event::{Event, FileId, Header, RegionSource};
-use crate::writer::{bincode_options, Summary};
+use crate::writer::Summary;
 use crate::{
     fsutil, DATA_FILE, EVENTS_FILE, FILES_DIR, FORMAT_MAJOR, HEADER_FILE, SUMMARY_FILE, TRACE_MAGIC,
 };
@@ -299,13 +298,20 @@ impl TraceReader {
                 format!("event {number}: record length {len} exceeds its chunk"),
             ));
         };
-        let event: Event = bincode_options()
-            .with_limit(len as u64)
-            .deserialize(body)
-            .map_err(|e| {
-                self.events
-                    .corrupt(at, format!("event {number}: undecodable: {e}"))
-            })?;
+        let event: Event = match postcard::take_from_bytes(body) {
+            Ok((event, [])) => event,
+            Ok((_, rest)) => {
+                return Err(self.events.corrupt(
+                    at,
+                    format!("event {number}: {} bytes after the record", rest.len()),
+                ))
+            }
+            Err(e) => {
+                return Err(self
+                    .events
+                    .corrupt(at, format!("event {number}: undecodable: {e}")))
+            }
+        };
         self.ev_pos = pos + 4 + len;
         let data_len = checked_data_len(&event).ok_or_else(|| {
             self.events

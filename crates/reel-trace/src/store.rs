@@ -624,6 +624,7 @@ mod scan_processes_tests {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         })
     }
 

@@ -10,7 +10,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{self, Kind, TARGET_CHUNK};
@@ -40,12 +39,6 @@ pub struct Summary {
     pub events: u64,
     /// Wall-clock end time, milliseconds since the Unix epoch.
     pub end_time_ms: u64,
-}
-
-/// bincode options used for events: varint integers keep records small before
-/// compression. The reader uses the same (plus a size limit).
-pub(crate) fn bincode_options() -> impl bincode::Options {
-    bincode::DefaultOptions::new()
 }
 
 /// Which stream file a job goes to.
@@ -312,11 +305,13 @@ impl TraceWriter {
             });
         }
         self.scratch.clear();
-        bincode_options()
-            .serialize_into(&mut self.scratch, event)
-            .map_err(|e| TraceError::Encode {
-                path: self.dir.clone(),
-                what: e.to_string(),
+        // postcard: varint integers keep records small before compression.
+        self.scratch =
+            postcard::to_extend(event, std::mem::take(&mut self.scratch)).map_err(|e| {
+                TraceError::Encode {
+                    path: self.dir.clone(),
+                    what: e.to_string(),
+                }
             })?;
         if self.scratch.len() + 4 > chunk::MAX_RAW {
             return Err(TraceError::Encode {

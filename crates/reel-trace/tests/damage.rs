@@ -2,7 +2,6 @@
 
 mod common;
 
-use bincode::Options;
 use common::*;
 use proptest::prelude::*;
 use reel_trace::*;
@@ -205,8 +204,9 @@ fn absurd_data_length_does_not_allocate() {
         echo: None,
         mapped_file: None,
         checksum: None,
+        emitted: None,
     });
-    let body = bincode::DefaultOptions::new().serialize(&ev).unwrap();
+    let body = postcard::to_allocvec(&ev).unwrap();
     let mut payload = (body.len() as u32).to_le_bytes().to_vec();
     payload.extend_from_slice(&body);
     let t = tempfile::tempdir().unwrap();
@@ -240,6 +240,7 @@ fn absurd_data_length_does_not_allocate() {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         }),
         Event::Exec(ExecEvent {
             tid: 1,
@@ -262,7 +263,7 @@ fn absurd_data_length_does_not_allocate() {
             sig_blocked: 0,
         }),
     ] {
-        let body = bincode::DefaultOptions::new().serialize(&ev).unwrap();
+        let body = postcard::to_allocvec(&ev).unwrap();
         let mut payload = (body.len() as u32).to_le_bytes().to_vec();
         payload.extend_from_slice(&body);
         trace_with_streams(

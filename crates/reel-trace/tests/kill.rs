@@ -33,6 +33,7 @@ fn kill_child_entry() {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         });
         w.append(&ev, &data).unwrap();
         std::thread::sleep(Duration::from_millis(1));

@@ -127,12 +127,12 @@ fn open_errors_are_clear() {
     std::fs::write(d.join("header.json"), b"{not json").unwrap();
     let e = TraceReader::open(&d).err().unwrap();
     assert!(matches!(e, TraceError::BadMetadata { .. }), "{e}");
-    // Another major version, even with a different header shape.
-    let d = t.path().join("v2");
+    // An older major version (1: bincode events), even with a different header shape.
+    let d = t.path().join("v1");
     std::fs::create_dir(&d).unwrap();
     std::fs::write(
         d.join("header.json"),
-        br#"{"magic":"reel-trace","format_major":2,"format_minor":0,"other":1}"#,
+        br#"{"magic":"reel-trace","format_major":1,"format_minor":0,"other":1}"#,
     )
     .unwrap();
     let e = TraceReader::open(&d).err().unwrap();
@@ -140,12 +140,17 @@ fn open_errors_are_clear() {
         TraceError::IncompatibleVersion {
             found, supported, ..
         } => {
-            assert_eq!(*found, 2);
+            assert_eq!(*found, 1);
             assert_eq!(*supported, FORMAT_MAJOR);
         }
         other => panic!("{other}"),
     }
-    assert!(e.to_string().contains("version 2"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("version 1.x") && msg.contains("older reel"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'), "{msg}");
 }
 
 #[test]
@@ -240,6 +245,7 @@ fn compressible_data_is_small_on_disk() {
             echo: None,
             mapped_file: None,
             checksum: None,
+            emitted: None,
         });
         w.append(&ev, &block).unwrap();
         input += block.len() as u64;
@@ -289,6 +295,7 @@ fn incompressible_data_round_trips() {
         echo: None,
         mapped_file: None,
         checksum: None,
+        emitted: None,
     });
     w.append(&ev, &data).unwrap();
     w.finish(&Summary {

@@ -396,7 +396,10 @@ impl Recorder {
         let spec = reel_syscalls::spec(nr);
         let policy = spec.map(|s| reel_syscalls::policy_for(s, &args));
         let refuse = match policy {
-            Some(Policy::Refuse { errno }) => Some(errno),
+            Some(Policy::Refuse { errno }) => {
+                self.explain_refusal(nr, &args, errno);
+                Some(errno)
+            }
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
                     let what = if nr == libc::SYS_clone as u64 {
@@ -452,9 +455,27 @@ impl Recorder {
         }
         if spec.is_some_and(|s| s.may_block) {
             // It may wait for another thread: let the others run meanwhile.
-            self.release_token(tid, Some(nr))?;
+            self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)
+    }
+
+    /// Says why a call the program made is refused, where the program could
+    /// not tell by itself (refusals that only make libc fall back stay quiet).
+    fn explain_refusal(&mut self, nr: u64, args: &[u64; 6], errno: i32) {
+        let call = reel_syscalls::format_call(nr, args);
+        let err =
+            reel_syscalls::errno_name(errno).map_or_else(|| errno.to_string(), str::to_string);
+        if reel_syscalls::touches_reel_pages(nr, args) {
+            eprintln!(
+                "reel: {call} refused with {err}: it would change reel's private pages at {:#x}",
+                reel_sys::PRIVATE_PAGE
+            );
+        } else if nr == libc::SYS_ptrace as u64 && self.warned.insert(nr) {
+            eprintln!(
+                "reel: warning: {call} refused with {err}: a recorded program cannot ptrace (reel already does)"
+            );
+        }
     }
 
     /// Makes the syscall the task stopped at fail with `errno` without
@@ -554,8 +575,15 @@ impl Recorder {
             sig_blocked: signals.blocked,
         };
         self.append(&Event::Exec(ev), &data)?;
+        // The exec dropped reel's pages; the filter still trusts their
+        // address, so they must be reel's again before the program runs.
+        let st = reel_sys::inject::map_private_pages(st, &mut self.tasks, &self.memories[&pid])?;
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            // The injected call ran the execve's return path: no exit stop follows.
+            t.syscall = None;
+        }
         self.release_vfork_parent(tid)?;
-        self.resume(st, Resume::Syscall, None)
+        self.resume(st, Resume::Cont, None)
     }
 
     fn on_syscall_exit(&mut self, st: Stopped) -> Result<()> {
@@ -628,6 +656,7 @@ impl Recorder {
         let mut writes = Vec::new();
         let mut data = Vec::new();
         let mut echo = None;
+        let mut emitted = None;
         let mut mapped_file = None;
         if sc.nr == libc::SYS_ioctl as u64
             && result >= 0
@@ -661,6 +690,12 @@ impl Recorder {
                         }
                     };
                     echo = self.echo_target(tid, fd);
+                    // What it sent: replay checks its own bytes against this
+                    // before echoing them.
+                    let mem = self.mem(tid)?;
+                    let view = |addr, len| mem.read(st, addr, len).ok();
+                    emitted = reel_syscalls::emitted_bytes(spec, &sc.args, result, &view)
+                        .map(|b| reel_trace::emitted_hash(&b));
                 }
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
@@ -682,6 +717,7 @@ impl Recorder {
             echo,
             mapped_file,
             checksum,
+            emitted,
         };
         Ok((Event::Syscall(ev), data))
     }

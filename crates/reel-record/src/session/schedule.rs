@@ -18,7 +18,7 @@
 use super::{Recorder, Task};
 use crate::Result;
 use reel_sys::{Resume, StopReason, Stopped};
-use reel_trace::{Event, Tid};
+use reel_trace::{Event, SyscallSite, Tid};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -130,7 +130,11 @@ impl Recorder {
 
     /// `tid` stops running user code (it entered a blocking syscall, or is
     /// gone): mark the end of its run when that matters, and pass the token.
-    pub(super) fn release_token(&mut self, tid: Tid, entering: Option<u64>) -> Result<()> {
+    pub(super) fn release_token(
+        &mut self,
+        tid: Tid,
+        entering: Option<(u64, [u64; 6], SyscallSite)>,
+    ) -> Result<()> {
         let pid = self.runner_key(tid);
         let holds = self
             .runners
@@ -139,8 +143,14 @@ impl Recorder {
         if !holds {
             return Ok(());
         }
-        if let (Some(nr), true) = (entering, self.has_siblings(tid)) {
-            self.append(&Event::SyscallEntry { tid, nr }, &[])?;
+        if let (Some((nr, args, site)), true) = (entering, self.has_siblings(tid)) {
+            let ev = Event::SyscallEntry {
+                tid,
+                nr,
+                args,
+                site: Some(site),
+            };
+            self.append(&ev, &[])?;
         }
         let runner = self.runners.get_mut(&pid).expect("checked above");
         runner.holder = None;

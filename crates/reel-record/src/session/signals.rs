@@ -128,6 +128,7 @@ impl Recorder {
             siginfo: st.siginfo_bytes()?,
             delivery,
             rip: st.regs()?.ip(),
+            regs: st.regs()?.to_vec(),
         };
         self.append(&Event::Signal(ev), &[])?;
         self.resume(st, Resume::Cont, Some(sig))

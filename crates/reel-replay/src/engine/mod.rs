@@ -426,7 +426,7 @@ impl Engine {
             } => self.on_tsc(tid, kind, value, aux, rip),
             Event::Signal(ev) => self.on_signal(&ev),
             Event::Exit { tid, kind } => self.on_exit(tid, kind),
-            Event::SyscallEntry { tid, nr } => self.on_syscall_entry(tid, nr),
+            Event::SyscallEntry { tid, nr, .. } => self.on_syscall_entry(tid, nr),
             Event::Preempted { tid, rip } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

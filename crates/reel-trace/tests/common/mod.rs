@@ -61,6 +61,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 echo: if i % 3 == 0 { Some(Echo::Stdout) } else { None },
                 mapped_file: None,
                 checksum: None,
+                emitted: None,
             });
             (ev, data)
         }
@@ -120,6 +121,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 siginfo: vec![7; 128],
                 delivery: SignalDelivery::Synchronous,
                 rip: 0x4444,
+                regs: vec![1, 2, 3],
             }),
             vec![],
         ),
