@@ -208,15 +208,23 @@ pub use control::{Constraints, Stop, WatchKind};
 
 impl Engine {
     fn kill_all(&mut self) {
-        for (_, t) in self.by_tid.drain() {
-            if t.gone.is_none() {
-                let _ = reel_sys::send_signal(t.real, libc::SIGKILL);
-            }
+        let live: Vec<i32> = self
+            .by_tid
+            .drain()
+            .filter(|(_, t)| t.gone.is_none())
+            .map(|(_, t)| t.real)
+            .collect();
+        for &real in &live {
+            let _ = reel_sys::send_signal(real, libc::SIGKILL);
         }
-        // Collect the dead so they do not linger as zombies.
-        while !self.tasks.is_empty() {
-            if self.tasks.wait(None).is_err() {
-                break;
+        // Collect the dead so they do not linger as zombies; task by task,
+        // since reel's other children (a debugger) are not the engine's.
+        for real in live {
+            while let Ok(Waited::Stopped(st)) = self.tasks.wait(Some(real)) {
+                match st.resume(Resume::Cont, None) {
+                    Ok(r) => self.tasks.insert(r),
+                    Err(_) => break,
+                }
             }
         }
     }
