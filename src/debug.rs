@@ -1,9 +1,10 @@
 //! `reel replay` without `-a`: the replay under gdb, through reel-gdb.
 
 use anyhow::{Context, Result};
-use reel_replay::{Constraints, Engine, ReplayOptions, Stop};
+use reel_replay::{ReplayOptions, Timeline};
 use std::ffi::OsString;
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command};
 
 /// How to start the debugging session.
@@ -23,28 +24,18 @@ fn fail(msg: String) -> Result<i32> {
 }
 
 /// Replays to the starting point, then serves gdb; returns the exit status.
-pub fn run(reader: reel_trace::TraceReader, opts: DebugOptions) -> Result<i32> {
+pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
     let goto = opts.goto.unwrap_or(1);
     if goto == 0 {
         return fail("bad event number 0: events are numbered from 1".into());
     }
-    let mut engine = Engine::new(reader, ReplayOptions { echo: true })?;
-    let start = Constraints {
-        until_event: Some(goto),
-        hold_end: true,
-        ..Constraints::default()
-    };
-    match engine
-        .step(&start)
-        .context("replaying to the starting event")?
-    {
-        Stop::Event { .. } => {}
-        _ => {
-            return fail(format!(
-                "event {goto} is beyond the end of the trace (its last event is {})",
-                engine.event()
-            ))
-        }
+    let timeline = Timeline::open(dir.to_path_buf(), ReplayOptions { echo: true }, goto)
+        .context("replaying to the starting event")?;
+    if timeline.engine().event() < goto {
+        return fail(format!(
+            "event {goto} is beyond the end of the trace (its last event is {})",
+            timeline.engine().event()
+        ));
     }
     let port = opts.serve_port.unwrap_or(0);
     let listener = match TcpListener::bind(("127.0.0.1", port)) {
@@ -56,11 +47,11 @@ pub fn run(reader: reel_trace::TraceReader, opts: DebugOptions) -> Result<i32> {
     if opts.serve_port.is_some() {
         eprintln!(
             "reel: replay stopped at event {}; connect with:",
-            engine.event()
+            timeline.engine().event()
         );
         eprintln!("  gdb -ex '{connect}'");
         let (conn, _) = listener.accept().context("waiting for gdb")?;
-        reel_gdb::serve(engine, conn)?;
+        reel_gdb::serve(timeline, conn)?;
         return Ok(0);
     }
     let mut gdb = match spawn_gdb(&connect, &opts.gdb_args) {
@@ -76,7 +67,7 @@ pub fn run(reader: reel_trace::TraceReader, opts: DebugOptions) -> Result<i32> {
             "gdb exited ({status}) without connecting to the replay"
         ));
     };
-    let served = reel_gdb::serve(engine, conn);
+    let served = reel_gdb::serve(timeline, conn);
     let status = gdb.wait().context("waiting for gdb")?;
     if let Err(e) = served {
         eprintln!("reel: {e}");

@@ -285,7 +285,8 @@ fn cmd_replay(autopilot: bool, trace: Option<String>, debug: debug::DebugOptions
         }
     }
     if !autopilot {
-        return debug::run(reader, debug).with_context(|| format!("replaying {}", dir.display()));
+        drop(reader);
+        return debug::run(&dir, debug).with_context(|| format!("replaying {}", dir.display()));
     }
     let outcome = reel_replay::replay(reader, reel_replay::ReplayOptions { echo: true })
         .with_context(|| format!("replaying {}", dir.display()))?;

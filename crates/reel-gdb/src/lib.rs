@@ -1,4 +1,4 @@
-//! A gdb remote-protocol server over a replay [`Engine`], built on
+//! A gdb remote-protocol server over a replay [`Timeline`], built on
 //! `gdbstub`: gdb reads registers, memory and threads, sets breakpoints
 //! and watchpoints, continues and steps; the replay never changes.
 //!
@@ -10,7 +10,7 @@ mod regs;
 mod target;
 
 use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, MultiThreadStopReason};
-use reel_replay::Engine;
+use reel_replay::Timeline;
 use std::net::TcpStream;
 use target::ReplayTarget;
 use thiserror::Error;
@@ -54,11 +54,11 @@ impl run_blocking::BlockingEventLoop for EventLoop {
     }
 }
 
-/// Serves one gdb connection over `engine`, which stands where gdb first
+/// Serves one gdb connection over `timeline`, which stands where gdb first
 /// sees the replay. Returns when gdb detaches or disconnects.
-pub fn serve(engine: Engine, conn: TcpStream) -> Result<(), GdbError> {
+pub fn serve(timeline: Timeline, conn: TcpStream) -> Result<(), GdbError> {
     let _ = conn.set_nodelay(true);
-    let mut target = ReplayTarget::new(engine);
+    let mut target = ReplayTarget::new(timeline);
     let stub = GdbStub::new(conn);
     match stub.run_blocking::<EventLoop>(&mut target) {
         Ok(DisconnectReason::Disconnect | DisconnectReason::Kill) => Ok(()),

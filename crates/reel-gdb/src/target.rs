@@ -9,7 +9,9 @@ use gdbstub::target::ext::base::multithread::{
     MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
     MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
-use gdbstub::target::ext::base::reverse_exec::ReplayLogPosition;
+use gdbstub::target::ext::base::reverse_exec::{
+    ReplayLogPosition, ReverseCont, ReverseContOps, ReverseStep, ReverseStepOps,
+};
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
     Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
@@ -20,7 +22,7 @@ use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, Mon
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::x86::reg::X86_64CoreRegs;
 use gdbstub_arch::x86::X86_64_SSE;
-use reel_replay::{Constraints, Engine, Stop, WatchKind};
+use reel_replay::{Constraints, Engine, Mark, Stop, Timeline, WatchKind};
 use reel_trace::Tid;
 use std::os::unix::ffi::OsStrExt;
 
@@ -31,11 +33,15 @@ pub enum Action {
     Continue,
     /// Execute one instruction of this task.
     Step(Tid),
+    /// Go back to the last breakpoint or watchpoint stop.
+    ReverseContinue,
+    /// Go back one instruction of this task.
+    ReverseStep(Tid),
 }
 
 /// The replay as gdb sees it.
 pub struct ReplayTarget {
-    pub(crate) engine: Engine,
+    pub(crate) timeline: Timeline,
     action: Action,
     /// Set once the replay failed (diverged): it never runs again.
     pub(crate) broken: Option<String>,
@@ -52,23 +58,27 @@ const READ_ONLY: &str =
     "reel: the replay is read-only: writing registers or memory would change the recorded execution";
 
 impl ReplayTarget {
-    /// A target over `engine`, which stands where gdb should first see it.
-    pub fn new(engine: Engine) -> ReplayTarget {
-        let focus = engine.current_tid();
+    /// A target over `timeline`, which stands where gdb should first see it.
+    pub fn new(timeline: Timeline) -> ReplayTarget {
+        let focus = timeline.engine().current_tid();
         ReplayTarget {
-            engine,
+            timeline,
             action: Action::Continue,
             broken: None,
             focus,
         }
     }
 
+    fn engine(&self) -> &Engine {
+        self.timeline.engine()
+    }
+
     /// The task to show when a stop names none.
     fn shown_tid(&self) -> Option<Tid> {
-        let live = self.engine.threads();
+        let live = self.engine().threads();
         self.focus
             .filter(|t| live.contains(t))
-            .or(self.engine.current_tid().filter(|t| live.contains(t)))
+            .or(self.engine().current_tid().filter(|t| live.contains(t)))
             .or(live.first().copied())
     }
 
@@ -86,16 +96,18 @@ impl ReplayTarget {
             return self.end_stop();
         }
         let c = Constraints {
-            step: match self.action {
-                Action::Step(t) => Some(t),
-                Action::Continue => None,
-            },
+            step: self.step_tid(),
             until_event: None,
             signals: true,
             hold_end: true,
         };
         loop {
-            let stop = match self.engine.step(&c) {
+            let res = match self.action {
+                Action::Continue | Action::Step(_) => self.timeline.resume(&c),
+                Action::ReverseContinue => self.timeline.reverse_continue(),
+                Action::ReverseStep(tid) => self.timeline.reverse_step(tid),
+            };
+            let stop = match res {
                 Ok(s) => s,
                 Err(e) => {
                     // Never silently continue: report it and end the history here.
@@ -154,14 +166,18 @@ impl ReplayTarget {
             }
             Stop::Event { .. } => sigtrap(self.shown_tid()?)?,
             Stop::TraceEnd => self.end_stop(),
+            Stop::TraceStart => MultiThreadStopReason::ReplayLog {
+                tid: self.shown_tid().and_then(gdb_tid),
+                pos: ReplayLogPosition::Begin,
+            },
         };
         Some(r)
     }
 
     fn step_tid(&self) -> Option<Tid> {
         match self.action {
-            Action::Step(t) => Some(t),
-            Action::Continue => None,
+            Action::Step(t) | Action::ReverseStep(t) => Some(t),
+            _ => None,
         }
     }
 }
@@ -199,8 +215,8 @@ impl Target for ReplayTarget {
 impl MultiThreadBase for ReplayTarget {
     fn read_registers(&mut self, out: &mut X86_64CoreRegs, tid: GdbTid) -> TargetResult<(), Self> {
         let tid = tid.get() as Tid;
-        let r = self.engine.regs(tid).map_err(|_| TargetError::NonFatal)?;
-        let x = self.engine.xstate(tid).unwrap_or_default();
+        let r = self.engine().regs(tid).map_err(|_| TargetError::NonFatal)?;
+        let x = self.engine().xstate(tid).unwrap_or_default();
         regs::to_gdb(&r, &x, out);
         Ok(())
     }
@@ -217,7 +233,7 @@ impl MultiThreadBase for ReplayTarget {
         tid: GdbTid,
     ) -> TargetResult<usize, Self> {
         let got = self
-            .engine
+            .engine()
             .read_memory(tid.get() as Tid, start, data.len())
             .map_err(|_| TargetError::NonFatal)?;
         data[..got.len()].copy_from_slice(&got);
@@ -233,7 +249,7 @@ impl MultiThreadBase for ReplayTarget {
     }
 
     fn list_active_threads(&mut self, report: &mut dyn FnMut(GdbTid)) -> Result<(), String> {
-        for t in self.engine.threads() {
+        for t in self.engine().threads() {
             if let Some(g) = gdb_tid(t) {
                 report(g);
             }
@@ -269,6 +285,28 @@ impl MultiThreadResume for ReplayTarget {
     fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
         Some(self)
     }
+
+    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, GdbTid, Self>> {
+        Some(self)
+    }
+
+    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, GdbTid, Self>> {
+        Some(self)
+    }
+}
+
+impl ReverseCont<GdbTid> for ReplayTarget {
+    fn reverse_cont(&mut self) -> Result<(), String> {
+        self.action = Action::ReverseContinue;
+        Ok(())
+    }
+}
+
+impl ReverseStep<GdbTid> for ReplayTarget {
+    fn reverse_step(&mut self, tid: GdbTid) -> Result<(), String> {
+        self.action = Action::ReverseStep(tid.get() as Tid);
+        Ok(())
+    }
 }
 
 // Threads run in their recorded order whatever gdb locks: there is no
@@ -298,12 +336,18 @@ impl Breakpoints for ReplayTarget {
 
 impl SwBreakpoint for ReplayTarget {
     fn add_sw_breakpoint(&mut self, addr: u64, _: usize) -> TargetResult<bool, Self> {
-        self.engine.insert_breakpoint(addr);
+        let bps = &mut self.timeline.points_mut().breakpoints;
+        if !bps.contains(&addr) {
+            bps.push(addr);
+        }
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _: usize) -> TargetResult<bool, Self> {
-        Ok(self.engine.remove_breakpoint(addr))
+        let bps = &mut self.timeline.points_mut().breakpoints;
+        let had = bps.contains(&addr);
+        bps.retain(|&b| b != addr);
+        Ok(had)
     }
 }
 
@@ -322,7 +366,15 @@ impl HwWatchpoint for ReplayTarget {
         len: u64,
         kind: GdbWatch,
     ) -> TargetResult<bool, Self> {
-        Ok(self.engine.insert_watch(addr, len, watch_kind(kind)))
+        let w = (addr, len, watch_kind(kind));
+        let watches = &mut self.timeline.points_mut().watches;
+        // Four debug registers of up to 8 bytes each.
+        let used: u64 = watches.iter().map(|w| w.1.div_ceil(8) + 1).sum();
+        if len == 0 || used + len.div_ceil(8) + 1 > 4 {
+            return Ok(false);
+        }
+        watches.push(w);
+        Ok(true)
     }
 
     fn remove_hw_watchpoint(
@@ -331,7 +383,11 @@ impl HwWatchpoint for ReplayTarget {
         len: u64,
         kind: GdbWatch,
     ) -> TargetResult<bool, Self> {
-        Ok(self.engine.remove_watch(addr, len, watch_kind(kind)))
+        let w = (addr, len, watch_kind(kind));
+        let watches = &mut self.timeline.points_mut().watches;
+        let had = watches.contains(&w);
+        watches.retain(|x| *x != w);
+        Ok(had)
     }
 }
 
@@ -352,7 +408,7 @@ impl ExecFile for ReplayTarget {
         buf: &mut [u8],
     ) -> TargetResult<usize, Self> {
         // The trace's snapshot of the program, not the file on disk now.
-        let image = self.shown_tid().and_then(|t| self.engine.image(t));
+        let image = self.shown_tid().and_then(|t| self.engine().image(t));
         let Some(path) = image.and_then(|i| i.exe.clone()) else {
             return Err(TargetError::NonFatal);
         };
@@ -362,7 +418,7 @@ impl ExecFile for ReplayTarget {
 
 impl Auxv for ReplayTarget {
     fn get_auxv(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        let image = self.shown_tid().and_then(|t| self.engine.image(t));
+        let image = self.shown_tid().and_then(|t| self.engine().image(t));
         let Some(image) = image else {
             return Err(TargetError::NonFatal);
         };
@@ -375,24 +431,35 @@ impl MonitorCmd for ReplayTarget {
         let cmd = String::from_utf8_lossy(cmd);
         let words: Vec<&str> = cmd.split_whitespace().collect();
         match words.as_slice() {
-            ["when"] => outputln!(out, "Current event: {}", self.engine.event()),
+            ["when"] => outputln!(out, "Current event: {}", self.engine().event()),
             ["help"] | [] => {
-                outputln!(out, "monitor when      the number of the last event replayed");
-                outputln!(out, "monitor goto N    replay forwards until event N has been replayed");
+                outputln!(
+                    out,
+                    "monitor when      the number of the last event replayed"
+                );
+                outputln!(out, "monitor goto N    go to the point right after event N");
             }
             ["goto", n] => match n.parse::<u64>() {
-                Ok(n) if n >= self.engine.event() => {
-                    let c = Constraints {
-                        until_event: Some(n),
-                        hold_end: true,
-                        ..Constraints::default()
+                Ok(n) if n >= 1 => {
+                    let res = if n >= self.engine().event() {
+                        self.timeline
+                            .resume(&Constraints {
+                                until_event: Some(n),
+                                hold_end: true,
+                                ..Constraints::default()
+                            })
+                            .map(|_| ())
+                    } else {
+                        self.timeline.seek(&Mark::boundary(n))
                     };
-                    match self.engine.step(&c) {
-                        Ok(Stop::Event { number }) => outputln!(out, "Current event: {number}"),
-                        Ok(_) => outputln!(
+                    match res {
+                        Ok(()) if self.engine().event() == n => {
+                            outputln!(out, "Current event: {n}")
+                        }
+                        Ok(()) => outputln!(
                             out,
                             "reel: the trace ends at event {}",
-                            self.engine.event()
+                            self.engine().event()
                         ),
                         Err(e) => {
                             let msg = format!("reel: {e}; the replay stops here");
@@ -400,16 +467,17 @@ impl MonitorCmd for ReplayTarget {
                             self.broken = Some(msg);
                         }
                     }
-                    self.focus = self.engine.current_tid();
+                    self.focus = self.engine().current_tid();
                 }
-                Ok(n) => outputln!(
+                _ => outputln!(
                     out,
-                    "reel: event {n} is behind the current event {}; going back is not supported by goto yet",
-                    self.engine.event()
+                    "reel: bad event number {n:?} (events are numbered from 1)"
                 ),
-                Err(_) => outputln!(out, "reel: bad event number {n:?}"),
             },
-            _ => outputln!(out, "reel: unknown monitor command {cmd:?} (try `monitor help`)"),
+            _ => outputln!(
+                out,
+                "reel: unknown monitor command {cmd:?} (try `monitor help`)"
+            ),
         }
         Ok(())
     }

@@ -136,6 +136,8 @@ pub struct Engine {
     debug: control::DebugPoints,
     /// Per process: what a debugger needs of its program image.
     images: HashMap<Tid, Image>,
+    /// A task ran its own code since the last event (a debugger's stop).
+    mid_interval: bool,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -175,6 +177,7 @@ impl Engine {
             last_tid: None,
             debug: control::DebugPoints::default(),
             images: HashMap::new(),
+            mid_interval: false,
         })
     }
 
