@@ -3,6 +3,7 @@
 //! This binary is only the command line: each subcommand parses its
 //! arguments and calls into the recorder, the replayer or the trace store.
 
+mod debug;
 mod dump;
 mod store_cmds;
 
@@ -58,8 +59,18 @@ enum Command {
         /// output and exit status.
         #[arg(short = 'a', long = "autopilot")]
         autopilot: bool,
+        /// Only serve gdb on this port and print how to connect.
+        #[arg(short = 's', long = "server", value_name = "PORT")]
+        server: Option<u16>,
+        /// Start at this event (the numbers of `reel dump`) instead of the
+        /// program's first instruction.
+        #[arg(short = 'g', long = "goto", value_name = "EVENT")]
+        goto: Option<u64>,
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
+        /// Arguments for gdb, after reel's own connection commands.
+        #[arg(last = true, value_name = "GDB_ARGS")]
+        gdb_args: Vec<OsString>,
     },
     /// Print the events of a trace, one a line.
     Dump {
@@ -133,7 +144,21 @@ fn main() -> ExitCode {
             checksum,
             command,
         } => cmd_record(output, checksum, command),
-        Command::Replay { autopilot, trace } => cmd_replay(autopilot, trace),
+        Command::Replay {
+            autopilot,
+            server,
+            goto,
+            trace,
+            gdb_args,
+        } => cmd_replay(
+            autopilot,
+            trace,
+            debug::DebugOptions {
+                serve_port: server,
+                goto,
+                gdb_args,
+            },
+        ),
         Command::Dump {
             json,
             tid,
@@ -249,12 +274,7 @@ fn cmd_record(output: Option<PathBuf>, checksum: bool, command: Vec<OsString>) -
     Ok(outcome.exit.shell_status())
 }
 
-fn cmd_replay(autopilot: bool, trace: Option<String>) -> Result<i32> {
-    if !autopilot {
-        anyhow::bail!(
-            "replay under gdb is not built yet; use `reel replay -a` to replay without a debugger"
-        );
-    }
+fn cmd_replay(autopilot: bool, trace: Option<String>, debug: debug::DebugOptions) -> Result<i32> {
     let store = reel_trace::TraceStore::open_default().context("opening the trace directory")?;
     let dir = store.resolve(trace.as_deref())?;
     let reader = reel_trace::TraceReader::open(&dir)?;
@@ -263,6 +283,10 @@ fn cmd_replay(autopilot: bool, trace: Option<String>) -> Result<i32> {
         if !reel_sys::cpu::cpu_allowed(cpu) {
             eprintln!("reel: warning: the recording ran on CPU {cpu}, which this replay may not use; CPUID answers may differ");
         }
+    }
+    if !autopilot {
+        drop(reader);
+        return debug::run(&dir, debug).with_context(|| format!("replaying {}", dir.display()));
     }
     let outcome = reel_replay::replay(reader, reel_replay::ReplayOptions { echo: true })
         .with_context(|| format!("replaying {}", dir.display()))?;

@@ -7,9 +7,11 @@
 mod autopilot;
 mod engine;
 mod image;
+mod timeline;
 
 pub use autopilot::replay;
 pub use engine::{Constraints, Engine, Image, ReplayOptions, ReplayOutcome, Stop, WatchKind};
+pub use timeline::{Mark, Points, Timeline};
 
 use reel_trace::Tid;
 use thiserror::Error;

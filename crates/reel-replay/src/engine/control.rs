@@ -86,6 +86,8 @@ pub enum Stop {
     /// No event is left (or only the one ending the last task, with
     /// [`Constraints::hold_end`]).
     TraceEnd,
+    /// Going backwards reached the start of the replay.
+    TraceStart,
 }
 
 /// Why a task running towards its event was stopped first.
@@ -242,6 +244,7 @@ impl Engine {
             };
             self.event = rec.number;
             self.last_tid = Some(tid);
+            self.mid_interval = false;
             self.on_event(rec)?;
             if let Some(w) = self.debug.written(&writes) {
                 return Ok(Stop::Watch {
@@ -272,6 +275,31 @@ impl Engine {
     /// The task of the last event replayed.
     pub fn current_tid(&self) -> Option<Tid> {
         self.last_tid
+    }
+
+    /// Whether the replay stands right after an event, no task having run
+    /// any of its own code since.
+    pub fn at_boundary(&self) -> bool {
+        !self.mid_interval
+    }
+
+    /// Whether the program's writes to reel's stdout/stderr are reproduced
+    /// from now on.
+    pub fn set_echo(&mut self, echo: bool) {
+        self.opts.echo = echo;
+    }
+
+    /// Replaces every breakpoint and watchpoint; false (and none set) when
+    /// the watchpoints do not fit in the debug registers.
+    pub fn set_debug_points(
+        &mut self,
+        breakpoints: &[u64],
+        watches: &[(u64, u64, WatchKind)],
+    ) -> bool {
+        self.debug.breakpoints = breakpoints.iter().copied().collect();
+        self.debug.watches.clear();
+        self.debug.generation += 1;
+        watches.iter().all(|&(a, l, k)| self.insert_watch(a, l, k))
     }
 
     /// Adds a software breakpoint at `addr` (in every process).
@@ -367,6 +395,7 @@ impl Engine {
             Next::Gone(_) => Ok(Reach::Reached),
             Next::Paused(st, why) => {
                 self.park(tid, st)?;
+                self.mid_interval = true;
                 Ok(Reach::Paused(match why {
                     Pause::Breakpoint(addr) => Stop::Breakpoint { tid, addr },
                     Pause::Watch(addr, kind) => Stop::Watch { tid, addr, kind },

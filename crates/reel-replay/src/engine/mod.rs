@@ -136,6 +136,8 @@ pub struct Engine {
     debug: control::DebugPoints,
     /// Per process: what a debugger needs of its program image.
     images: HashMap<Tid, Image>,
+    /// A task ran its own code since the last event (a debugger's stop).
+    mid_interval: bool,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -175,6 +177,7 @@ impl Engine {
             last_tid: None,
             debug: control::DebugPoints::default(),
             images: HashMap::new(),
+            mid_interval: false,
         })
     }
 
@@ -208,15 +211,23 @@ pub use control::{Constraints, Stop, WatchKind};
 
 impl Engine {
     fn kill_all(&mut self) {
-        for (_, t) in self.by_tid.drain() {
-            if t.gone.is_none() {
-                let _ = reel_sys::send_signal(t.real, libc::SIGKILL);
-            }
+        let live: Vec<i32> = self
+            .by_tid
+            .drain()
+            .filter(|(_, t)| t.gone.is_none())
+            .map(|(_, t)| t.real)
+            .collect();
+        for &real in &live {
+            let _ = reel_sys::send_signal(real, libc::SIGKILL);
         }
-        // Collect the dead so they do not linger as zombies.
-        while !self.tasks.is_empty() {
-            if self.tasks.wait(None).is_err() {
-                break;
+        // Collect the dead so they do not linger as zombies; task by task,
+        // since reel's other children (a debugger) are not the engine's.
+        for real in live {
+            while let Ok(Waited::Stopped(st)) = self.tasks.wait(Some(real)) {
+                match st.resume(Resume::Cont, None) {
+                    Ok(r) => self.tasks.insert(r),
+                    Err(_) => break,
+                }
             }
         }
     }

@@ -1,0 +1,76 @@
+//! A gdb remote-protocol server over a replay [`Timeline`], built on
+//! `gdbstub`: gdb reads registers, memory and threads, sets breakpoints
+//! and watchpoints, continues and steps; the replay never changes.
+//!
+//! The engine knows nothing of gdb: this crate only translates.
+
+#![warn(missing_docs)]
+
+mod regs;
+mod target;
+
+use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, MultiThreadStopReason};
+use reel_replay::Timeline;
+use std::net::TcpStream;
+use target::ReplayTarget;
+use thiserror::Error;
+
+/// Why serving gdb failed.
+#[derive(Debug, Error)]
+pub enum GdbError {
+    /// The connection to gdb failed.
+    #[error("the connection to gdb: {0}")]
+    Connection(String),
+    /// The replay failed in a way gdb could not be told about.
+    #[error("{0}")]
+    Replay(String),
+}
+
+/// Runs the engine inside gdbstub's blocking loop.
+struct EventLoop;
+
+impl run_blocking::BlockingEventLoop for EventLoop {
+    type Target = ReplayTarget;
+    type Connection = TcpStream;
+    type StopReason = MultiThreadStopReason<u64>;
+
+    #[allow(clippy::type_complexity)]
+    fn wait_for_stop_reason(
+        target: &mut ReplayTarget,
+        _conn: &mut TcpStream,
+    ) -> Result<
+        run_blocking::Event<MultiThreadStopReason<u64>>,
+        run_blocking::WaitForStopReasonError<String, std::io::Error>,
+    > {
+        Ok(run_blocking::Event::TargetStopped(target.run()))
+    }
+
+    fn on_interrupt(
+        _target: &mut ReplayTarget,
+    ) -> Result<Option<MultiThreadStopReason<u64>>, String> {
+        // The replay runs inside wait_for_stop_reason, so it is already
+        // stopped whenever gdb's interrupt is read.
+        Ok(None)
+    }
+}
+
+/// Serves one gdb connection over `timeline`, which stands where gdb first
+/// sees the replay. Returns when gdb detaches or disconnects.
+pub fn serve(timeline: Timeline, conn: TcpStream) -> Result<(), GdbError> {
+    let _ = conn.set_nodelay(true);
+    let mut target = ReplayTarget::new(timeline);
+    let stub = GdbStub::new(conn);
+    match stub.run_blocking::<EventLoop>(&mut target) {
+        Ok(DisconnectReason::Disconnect | DisconnectReason::Kill) => Ok(()),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let conn_err = e.is_connection_error();
+            let msg = e.to_string();
+            if conn_err {
+                Err(GdbError::Connection(msg))
+            } else {
+                Err(GdbError::Replay(msg))
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The gdbstub target over a replay engine: it only translates between the
+//! remote protocol and [`Engine`]'s control surface.
+
+use crate::regs;
+use gdbstub::common::{Signal, Tid as GdbTid};
+use gdbstub::stub::MultiThreadStopReason;
+use gdbstub::target::ext::auxv::{Auxv, AuxvOps};
+use gdbstub::target::ext::base::multithread::{
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
+    MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::reverse_exec::{
+    ReplayLogPosition, ReverseCont, ReverseContOps, ReverseStep, ReverseStepOps,
+};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
+    WatchKind as GdbWatch,
+};
+use gdbstub::target::ext::exec_file::{ExecFile, ExecFileOps};
+use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use gdbstub_arch::x86::reg::X86_64CoreRegs;
+use gdbstub_arch::x86::X86_64_SSE;
+use reel_replay::{Constraints, Engine, Mark, Stop, Timeline, WatchKind};
+use reel_trace::Tid;
+use std::os::unix::ffi::OsStrExt;
+
+/// What gdb asked the replay to do at the next resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run forwards until a breakpoint, watchpoint, signal or the end.
+    Continue,
+    /// Execute one instruction of this task.
+    Step(Tid),
+    /// Go back to the last breakpoint or watchpoint stop.
+    ReverseContinue,
+    /// Go back one instruction of this task.
+    ReverseStep(Tid),
+}
+
+/// The replay as gdb sees it.
+pub struct ReplayTarget {
+    pub(crate) timeline: Timeline,
+    action: Action,
+    /// Set once the replay failed (diverged): it never runs again.
+    pub(crate) broken: Option<String>,
+    /// The last stop reported, for threads gdb asks about afterwards.
+    pub(crate) focus: Option<Tid>,
+}
+
+fn gdb_tid(tid: Tid) -> Option<GdbTid> {
+    GdbTid::new(usize::try_from(tid).ok()?)
+}
+
+/// The message for anything that would change the recorded execution.
+const READ_ONLY: &str =
+    "reel: the replay is read-only: writing registers or memory would change the recorded execution";
+
+impl ReplayTarget {
+    /// A target over `timeline`, which stands where gdb should first see it.
+    pub fn new(timeline: Timeline) -> ReplayTarget {
+        let focus = timeline.engine().current_tid();
+        ReplayTarget {
+            timeline,
+            action: Action::Continue,
+            broken: None,
+            focus,
+        }
+    }
+
+    fn engine(&self) -> &Engine {
+        self.timeline.engine()
+    }
+
+    /// The task to show when a stop names none.
+    fn shown_tid(&self) -> Option<Tid> {
+        let live = self.engine().threads();
+        self.focus
+            .filter(|t| live.contains(t))
+            .or(self.engine().current_tid().filter(|t| live.contains(t)))
+            .or(live.first().copied())
+    }
+
+    /// The end of the replayed history, as gdb expects it.
+    fn end_stop(&self) -> MultiThreadStopReason<u64> {
+        MultiThreadStopReason::ReplayLog {
+            tid: self.shown_tid().and_then(gdb_tid),
+            pos: ReplayLogPosition::End,
+        }
+    }
+
+    /// Runs the engine as the last resume asked, until a stop gdb must see.
+    pub(crate) fn run(&mut self) -> MultiThreadStopReason<u64> {
+        if self.broken.is_some() {
+            return self.end_stop();
+        }
+        let c = Constraints {
+            step: self.step_tid(),
+            until_event: None,
+            signals: true,
+            hold_end: true,
+        };
+        loop {
+            let res = match self.action {
+                Action::Continue | Action::Step(_) => self.timeline.resume(&c),
+                Action::ReverseContinue => self.timeline.reverse_continue(),
+                Action::ReverseStep(tid) => self.timeline.reverse_step(tid),
+            };
+            let stop = match res {
+                Ok(s) => s,
+                Err(e) => {
+                    // Never silently continue: report it and end the history here.
+                    let msg = format!("reel: {e}; the replay stops here");
+                    eprintln!("{msg}");
+                    self.broken = Some(msg);
+                    return self.end_stop();
+                }
+            };
+            if let Some(r) = self.translate(&stop) {
+                return r;
+            }
+        }
+    }
+
+    /// gdb's stop for an engine stop (None: keep going).
+    pub(crate) fn translate(&mut self, stop: &Stop) -> Option<MultiThreadStopReason<u64>> {
+        let sigtrap = |tid: Tid| {
+            Some(MultiThreadStopReason::SignalWithThread {
+                tid: gdb_tid(tid)?,
+                signal: Signal::SIGTRAP,
+            })
+        };
+        let r = match *stop {
+            Stop::Breakpoint { tid, .. } => {
+                self.focus = Some(tid);
+                MultiThreadStopReason::SwBreak(gdb_tid(tid)?)
+            }
+            Stop::Watch { tid, addr, kind } => {
+                self.focus = Some(tid);
+                MultiThreadStopReason::Watch {
+                    tid: gdb_tid(tid)?,
+                    kind: match kind {
+                        WatchKind::Write => GdbWatch::Write,
+                        WatchKind::Read => GdbWatch::Read,
+                        WatchKind::Access => GdbWatch::ReadWrite,
+                    },
+                    addr,
+                }
+            }
+            Stop::Stepped { tid } | Stop::Exited { tid, .. } if Some(tid) != self.step_tid() => {
+                return None
+            }
+            Stop::Stepped { tid } => {
+                self.focus = Some(tid);
+                sigtrap(tid)?
+            }
+            // The stepped task ended: what is left is the rest of the trace.
+            Stop::Exited { .. } => return None,
+            Stop::Signal { tid, signo } => {
+                self.focus = Some(tid);
+                MultiThreadStopReason::SignalWithThread {
+                    tid: gdb_tid(tid)?,
+                    signal: Signal(signo as u8),
+                }
+            }
+            Stop::Event { .. } => sigtrap(self.shown_tid()?)?,
+            Stop::TraceEnd => self.end_stop(),
+            Stop::TraceStart => MultiThreadStopReason::ReplayLog {
+                tid: self.shown_tid().and_then(gdb_tid),
+                pos: ReplayLogPosition::Begin,
+            },
+        };
+        Some(r)
+    }
+
+    fn step_tid(&self) -> Option<Tid> {
+        match self.action {
+            Action::Step(t) | Action::ReverseStep(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl Target for ReplayTarget {
+    type Arch = X86_64_SSE;
+    type Error = String;
+
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::MultiThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_exec_file(&mut self) -> Option<ExecFileOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_auxv(&mut self) -> Option<AuxvOps<'_, Self>> {
+        Some(self)
+    }
+
+    // The int3s are reel's, inserted only while the replay runs.
+    fn guard_rail_implicit_sw_breakpoints(&self) -> bool {
+        true
+    }
+}
+
+impl MultiThreadBase for ReplayTarget {
+    fn read_registers(&mut self, out: &mut X86_64CoreRegs, tid: GdbTid) -> TargetResult<(), Self> {
+        let tid = tid.get() as Tid;
+        let r = self.engine().regs(tid).map_err(|_| TargetError::NonFatal)?;
+        let x = self.engine().xstate(tid).unwrap_or_default();
+        regs::to_gdb(&r, &x, out);
+        Ok(())
+    }
+
+    fn write_registers(&mut self, _: &X86_64CoreRegs, _: GdbTid) -> TargetResult<(), Self> {
+        eprintln!("{READ_ONLY}");
+        Err(TargetError::Errno(libc::EPERM as u8))
+    }
+
+    fn read_addrs(
+        &mut self,
+        start: u64,
+        data: &mut [u8],
+        tid: GdbTid,
+    ) -> TargetResult<usize, Self> {
+        let got = self
+            .engine()
+            .read_memory(tid.get() as Tid, start, data.len())
+            .map_err(|_| TargetError::NonFatal)?;
+        data[..got.len()].copy_from_slice(&got);
+        if got.is_empty() && !data.is_empty() {
+            return Err(TargetError::Errno(libc::EFAULT as u8));
+        }
+        Ok(got.len())
+    }
+
+    fn write_addrs(&mut self, _: u64, _: &[u8], _: GdbTid) -> TargetResult<(), Self> {
+        eprintln!("{READ_ONLY}");
+        Err(TargetError::Errno(libc::EPERM as u8))
+    }
+
+    fn list_active_threads(&mut self, report: &mut dyn FnMut(GdbTid)) -> Result<(), String> {
+        for t in self.engine().threads() {
+            if let Some(g) = gdb_tid(t) {
+                report(g);
+            }
+        }
+        Ok(())
+    }
+
+    fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl MultiThreadResume for ReplayTarget {
+    fn resume(&mut self) -> Result<(), String> {
+        // The event loop runs the engine (see `run`).
+        Ok(())
+    }
+
+    fn clear_resume_actions(&mut self) -> Result<(), String> {
+        self.action = Action::Continue;
+        Ok(())
+    }
+
+    // Signals gdb passes are ignored: the replay delivers the recorded ones.
+    fn set_resume_action_continue(&mut self, _: GdbTid, _: Option<Signal>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, GdbTid, Self>> {
+        Some(self)
+    }
+
+    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, GdbTid, Self>> {
+        Some(self)
+    }
+}
+
+impl ReverseCont<GdbTid> for ReplayTarget {
+    fn reverse_cont(&mut self) -> Result<(), String> {
+        self.action = Action::ReverseContinue;
+        Ok(())
+    }
+}
+
+impl ReverseStep<GdbTid> for ReplayTarget {
+    fn reverse_step(&mut self, tid: GdbTid) -> Result<(), String> {
+        self.action = Action::ReverseStep(tid.get() as Tid);
+        Ok(())
+    }
+}
+
+// Threads run in their recorded order whatever gdb locks: there is no
+// other schedule to replay.
+impl MultiThreadSchedulerLocking for ReplayTarget {
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl MultiThreadSingleStep for ReplayTarget {
+    fn set_resume_action_step(&mut self, tid: GdbTid, _: Option<Signal>) -> Result<(), String> {
+        self.action = Action::Step(tid.get() as Tid);
+        Ok(())
+    }
+}
+
+impl Breakpoints for ReplayTarget {
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SwBreakpoint for ReplayTarget {
+    fn add_sw_breakpoint(&mut self, addr: u64, _: usize) -> TargetResult<bool, Self> {
+        let bps = &mut self.timeline.points_mut().breakpoints;
+        if !bps.contains(&addr) {
+            bps.push(addr);
+        }
+        Ok(true)
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: u64, _: usize) -> TargetResult<bool, Self> {
+        let bps = &mut self.timeline.points_mut().breakpoints;
+        let had = bps.contains(&addr);
+        bps.retain(|&b| b != addr);
+        Ok(had)
+    }
+}
+
+fn watch_kind(kind: GdbWatch) -> WatchKind {
+    match kind {
+        GdbWatch::Write => WatchKind::Write,
+        GdbWatch::Read => WatchKind::Read,
+        GdbWatch::ReadWrite => WatchKind::Access,
+    }
+}
+
+impl HwWatchpoint for ReplayTarget {
+    fn add_hw_watchpoint(
+        &mut self,
+        addr: u64,
+        len: u64,
+        kind: GdbWatch,
+    ) -> TargetResult<bool, Self> {
+        let w = (addr, len, watch_kind(kind));
+        let watches = &mut self.timeline.points_mut().watches;
+        // Four debug registers of up to 8 bytes each.
+        let used: u64 = watches.iter().map(|w| w.1.div_ceil(8) + 1).sum();
+        if len == 0 || used + len.div_ceil(8) + 1 > 4 {
+            return Ok(false);
+        }
+        watches.push(w);
+        Ok(true)
+    }
+
+    fn remove_hw_watchpoint(
+        &mut self,
+        addr: u64,
+        len: u64,
+        kind: GdbWatch,
+    ) -> TargetResult<bool, Self> {
+        let w = (addr, len, watch_kind(kind));
+        let watches = &mut self.timeline.points_mut().watches;
+        let had = watches.contains(&w);
+        watches.retain(|x| *x != w);
+        Ok(had)
+    }
+}
+
+/// Copies the window `[offset, offset+length)` of `whole` into `buf`.
+fn window(whole: &[u8], offset: u64, length: usize, buf: &mut [u8]) -> usize {
+    let start = (offset as usize).min(whole.len());
+    let n = (whole.len() - start).min(length).min(buf.len());
+    buf[..n].copy_from_slice(&whole[start..start + n]);
+    n
+}
+
+impl ExecFile for ReplayTarget {
+    fn get_exec_file(
+        &self,
+        _: Option<gdbstub::common::Pid>,
+        offset: u64,
+        length: usize,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
+        // The trace's snapshot of the program, not the file on disk now.
+        let image = self.shown_tid().and_then(|t| self.engine().image(t));
+        let Some(path) = image.and_then(|i| i.exe.clone()) else {
+            return Err(TargetError::NonFatal);
+        };
+        Ok(window(path.as_os_str().as_bytes(), offset, length, buf))
+    }
+}
+
+impl Auxv for ReplayTarget {
+    fn get_auxv(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        let image = self.shown_tid().and_then(|t| self.engine().image(t));
+        let Some(image) = image else {
+            return Err(TargetError::NonFatal);
+        };
+        Ok(window(&image.auxv, offset, length, buf))
+    }
+}
+
+impl MonitorCmd for ReplayTarget {
+    fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), String> {
+        let cmd = String::from_utf8_lossy(cmd);
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        match words.as_slice() {
+            ["when"] => outputln!(out, "Current event: {}", self.engine().event()),
+            ["help"] | [] => {
+                outputln!(
+                    out,
+                    "monitor when      the number of the last event replayed"
+                );
+                outputln!(out, "monitor goto N    go to the point right after event N");
+            }
+            ["goto", n] => match n.parse::<u64>() {
+                Ok(n) if n >= 1 => {
+                    let res = if n >= self.engine().event() {
+                        self.timeline
+                            .resume(&Constraints {
+                                until_event: Some(n),
+                                hold_end: true,
+                                ..Constraints::default()
+                            })
+                            .map(|_| ())
+                    } else {
+                        self.timeline.seek(&Mark::boundary(n))
+                    };
+                    match res {
+                        Ok(()) if self.engine().event() == n => {
+                            outputln!(out, "Current event: {n}")
+                        }
+                        Ok(()) => outputln!(
+                            out,
+                            "reel: the trace ends at event {}",
+                            self.engine().event()
+                        ),
+                        Err(e) => {
+                            let msg = format!("reel: {e}; the replay stops here");
+                            outputln!(out, "{msg}");
+                            self.broken = Some(msg);
+                        }
+                    }
+                    self.focus = self.engine().current_tid();
+                }
+                _ => outputln!(
+                    out,
+                    "reel: bad event number {n:?} (events are numbered from 1)"
+                ),
+            },
+            _ => outputln!(
+                out,
+                "reel: unknown monitor command {cmd:?} (try `monitor help`)"
+            ),
+        }
+        Ok(())
+    }
+}

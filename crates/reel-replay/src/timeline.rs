@@ -1,0 +1,398 @@
+//! The timeline: positions in a replay, and going backwards by replaying
+//! forwards to an earlier one.
+//!
+//! A [`Mark`] is an event boundary (the replay right after event N) plus
+//! the moves made since: continues with a given set of breakpoints and
+//! watchpoints until their k-th stop, and single-steps of one task. Replay
+//! is deterministic, so replaying the same moves from the same boundary
+//! reaches the same state: that is how a mark is sought. Moves never cross
+//! an event: a move that does starts a new mark at the boundary it crossed.
+//!
+//! Going back re-runs the trace from its start (there are no checkpoints
+//! yet), so its cost grows with the distance from the start of the trace.
+
+use crate::engine::{Constraints, Engine, ReplayOptions, Stop, WatchKind};
+use crate::{ReplayError, Result};
+use reel_trace::{Tid, TraceReader};
+use std::path::PathBuf;
+
+/// A set of breakpoints and watchpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Points {
+    /// Breakpoint addresses.
+    pub breakpoints: Vec<u64>,
+    /// Watched ranges: address, length, kind.
+    pub watches: Vec<(u64, u64, WatchKind)>,
+}
+
+impl Points {
+    fn union(&self, other: &Points) -> Points {
+        let mut u = self.clone();
+        for b in &other.breakpoints {
+            if !u.breakpoints.contains(b) {
+                u.breakpoints.push(*b);
+            }
+        }
+        for w in &other.watches {
+            if !u.watches.contains(w) {
+                u.watches.push(*w);
+            }
+        }
+        u
+    }
+
+    /// Whether `stop` is one of these points'.
+    fn caused(&self, stop: &Stop) -> bool {
+        match stop {
+            Stop::Breakpoint { addr, .. } => self.breakpoints.contains(addr),
+            Stop::Watch { addr, kind, .. } => {
+                self.watches.iter().any(|w| w.0 == *addr && w.2 == *kind)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One move from a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Move {
+    /// Continue with these points until their `stops`-th stop.
+    Continue { points: Points, stops: u64 },
+    /// Execute `count` instructions of `tid`.
+    Step { tid: Tid, count: u64 },
+}
+
+/// A position in the replay (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    event: u64,
+    moves: Vec<Move>,
+}
+
+impl Mark {
+    /// The position right after event `event` has been replayed.
+    pub fn boundary(event: u64) -> Mark {
+        Mark {
+            event,
+            moves: Vec::new(),
+        }
+    }
+
+    /// The last event replayed at this position.
+    pub fn event(&self) -> u64 {
+        self.event
+    }
+
+    fn push(&mut self, m: Move) {
+        match (self.moves.last_mut(), &m) {
+            (
+                Some(Move::Continue { points, stops }),
+                Move::Continue {
+                    points: p,
+                    stops: n,
+                },
+            ) if points == p => *stops += n,
+            (Some(Move::Step { tid, count }), Move::Step { tid: t, count: n }) if tid == t => {
+                *count += n
+            }
+            _ => self.moves.push(m),
+        }
+    }
+}
+
+/// A replay that can also go backwards.
+pub struct Timeline {
+    dir: PathBuf,
+    opts: ReplayOptions,
+    engine: Engine,
+    user: Points,
+    here: Mark,
+    /// The first position (the start the session was opened at).
+    start: u64,
+}
+
+impl Timeline {
+    /// Opens the trace in `dir` and replays it until event `start` has been
+    /// replayed. Fails when the trace ends before.
+    pub fn open(dir: PathBuf, opts: ReplayOptions, start: u64) -> Result<Timeline> {
+        let engine = Engine::new(TraceReader::open(&dir)?, opts.clone())?;
+        let mut t = Timeline {
+            dir,
+            opts,
+            engine,
+            user: Points::default(),
+            here: Mark::boundary(start),
+            start,
+        };
+        t.engine.step(&Constraints {
+            until_event: Some(start),
+            hold_end: true,
+            ..Constraints::default()
+        })?;
+        t.here = Mark::boundary(t.engine.event());
+        Ok(t)
+    }
+
+    /// The engine at the current position (to read state).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The current position.
+    pub fn here(&self) -> &Mark {
+        &self.here
+    }
+
+    /// The user's breakpoints and watchpoints.
+    pub fn points_mut(&mut self) -> &mut Points {
+        &mut self.user
+    }
+
+    fn apply(&mut self, points: &Points) -> Result<()> {
+        if self
+            .engine
+            .set_debug_points(&points.breakpoints, &points.watches)
+        {
+            Ok(())
+        } else {
+            Err(ReplayError::Unsupported {
+                event: self.engine.event(),
+                what: "the watchpoints do not fit in the 4 debug registers".into(),
+            })
+        }
+    }
+
+    /// Runs forwards as `c` says (with the user's points), keeping track of
+    /// the position.
+    pub fn resume(&mut self, c: &Constraints) -> Result<Stop> {
+        let user = self.user.clone();
+        self.apply(&user)?;
+        let before = self.engine.event();
+        let stop = self.engine.step(c)?;
+        let now = self.engine.event();
+        if self.engine.at_boundary() {
+            self.here = Mark::boundary(now);
+        } else {
+            if now != before {
+                self.here = Mark::boundary(now);
+            }
+            self.here.push(match c.step {
+                Some(tid) => Move::Step { tid, count: 1 },
+                None => Move::Continue {
+                    points: user,
+                    stops: 1,
+                },
+            });
+        }
+        Ok(stop)
+    }
+
+    /// A fresh engine at `mark`'s event boundary, output not reproduced.
+    fn fresh_at(&mut self, event: u64) -> Result<()> {
+        let engine = Engine::new(TraceReader::open(&self.dir)?, self.opts.clone())?;
+        // The old engine's tasks are killed when it is dropped.
+        self.engine = engine;
+        self.engine.set_echo(false);
+        let got = self.engine.step(&Constraints {
+            until_event: Some(event),
+            hold_end: true,
+            ..Constraints::default()
+        })?;
+        if !matches!(got, Stop::Event { .. }) {
+            return Err(self.lost(format!("event {event}")));
+        }
+        Ok(())
+    }
+
+    fn lost(&self, what: String) -> ReplayError {
+        ReplayError::Unsupported {
+            event: self.engine.event(),
+            what: format!("going back: {what} was not found again in the replay"),
+        }
+    }
+
+    /// Replays one move; `extra` points are also set (their stops do not
+    /// count). Returns the stops of a continue, each with the number of
+    /// stops of all its points so far; the last one ends the move.
+    fn replay_move(&mut self, m: &Move, extra: Option<&Points>) -> Result<Vec<(Stop, u64)>> {
+        let go = Constraints {
+            hold_end: true,
+            ..Constraints::default()
+        };
+        let mut seen = Vec::new();
+        match m {
+            Move::Continue { points, stops } => {
+                let all = extra.map_or_else(|| points.clone(), |e| points.union(e));
+                self.apply(&all)?;
+                let mut mine = 0;
+                while mine < *stops {
+                    let s = self.engine.step(&go)?;
+                    if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
+                        return Err(self.lost(format!("stop {} of a continue", mine + 1)));
+                    }
+                    if points.caused(&s) {
+                        mine += 1;
+                    }
+                    let n = seen.len() as u64 + 1;
+                    seen.push((s, n));
+                }
+            }
+            Move::Step { tid, count } => {
+                let user = self.user.clone();
+                self.apply(&user)?;
+                let step = Constraints {
+                    step: Some(*tid),
+                    ..go
+                };
+                for _ in 0..*count {
+                    self.engine.step(&step)?;
+                }
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Goes to `mark`: replays from the start of the trace.
+    pub fn seek(&mut self, mark: &Mark) -> Result<()> {
+        self.fresh_at(mark.event)?;
+        for m in &mark.moves {
+            self.replay_move(m, None)?;
+        }
+        let user = self.user.clone();
+        self.apply(&user)?;
+        self.engine.set_echo(self.opts.echo);
+        self.here = mark.clone();
+        Ok(())
+    }
+
+    /// Goes back to the last stop of the user's points before here, or to
+    /// the start ([`Stop::TraceStart`]) when there is none.
+    pub fn reverse_continue(&mut self) -> Result<Stop> {
+        let here = self.here.clone();
+        let user = self.user.clone();
+        let mut last: Option<(Mark, Stop)> = None;
+        // Up to here's boundary, with the user's points only.
+        self.fresh_at(self.start)?;
+        self.apply(&user)?;
+        let mut count_in = (0u64, 0u64); // (event, stops since it)
+        loop {
+            let s = self.engine.step(&Constraints {
+                until_event: Some(here.event),
+                hold_end: true,
+                ..Constraints::default()
+            })?;
+            if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
+                break;
+            }
+            let ev = self.engine.event();
+            let mark = if self.engine.at_boundary() {
+                count_in = (ev, 0);
+                Mark::boundary(ev)
+            } else {
+                if count_in.0 != ev {
+                    count_in = (ev, 0);
+                }
+                count_in.1 += 1;
+                let mut m = Mark::boundary(ev);
+                m.push(Move::Continue {
+                    points: user.clone(),
+                    stops: count_in.1,
+                });
+                m
+            };
+            if ev == here.event && self.engine.at_boundary() && here.moves.is_empty() {
+                break; // that is here
+            }
+            last = Some((mark, s));
+        }
+        // Then within here's own moves, with the user's points added.
+        let mut prefix = Mark::boundary(here.event);
+        let n = here.moves.len();
+        for (i, m) in here.moves.iter().enumerate() {
+            let stops = self.replay_move(m, Some(&user))?;
+            if let Move::Continue { points, .. } = m {
+                let all = points.union(&user);
+                for (j, (s, any)) in stops.iter().enumerate() {
+                    if i + 1 == n && j + 1 == stops.len() {
+                        break; // that is here
+                    }
+                    if user.caused(s) {
+                        let mut at = prefix.clone();
+                        at.push(Move::Continue {
+                            points: all.clone(),
+                            stops: *any,
+                        });
+                        last = Some((at, s.clone()));
+                    }
+                }
+            }
+            prefix.push(m.clone());
+        }
+        match last {
+            Some((mark, stop)) => {
+                self.seek(&mark)?;
+                Ok(stop)
+            }
+            None => {
+                self.seek(&Mark::boundary(self.start))?;
+                Ok(Stop::TraceStart)
+            }
+        }
+    }
+
+    /// Goes back one instruction of `tid`.
+    pub fn reverse_step(&mut self, tid: Tid) -> Result<Stop> {
+        let mut back = self.here.clone();
+        if let Some(Move::Step { tid: t, count }) = back.moves.last_mut() {
+            if *t == tid {
+                *count -= 1;
+                if *count == 0 {
+                    back.moves.pop();
+                }
+                self.seek(&back)?;
+                return Ok(Stop::Stepped { tid });
+            }
+        }
+        // Step from the boundary before here until here comes again.
+        let target = self.engine.regs(tid)?.to_vec();
+        let here = self.here.clone();
+        let from = if here.moves.is_empty() {
+            here.event.saturating_sub(1)
+        } else {
+            here.event
+        };
+        if from < self.start {
+            self.seek(&Mark::boundary(self.start))?;
+            return Ok(Stop::TraceStart);
+        }
+        self.fresh_at(from)?;
+        let step = Constraints {
+            step: Some(tid),
+            hold_end: true,
+            ..Constraints::default()
+        };
+        let mut k = 0u64;
+        loop {
+            let s = self.engine.step(&step)?;
+            k += 1;
+            let ev = self.engine.event();
+            if ev > here.event || !matches!(s, Stop::Stepped { .. } | Stop::Watch { .. }) {
+                break;
+            }
+            let same = ev == here.event
+                && self.engine.threads().contains(&tid)
+                && self.engine.regs(tid)?.to_vec() == target;
+            if same {
+                let mut m = Mark::boundary(from);
+                if k > 1 {
+                    m.push(Move::Step { tid, count: k - 1 });
+                }
+                self.seek(&m)?;
+                return Ok(Stop::Stepped { tid });
+            }
+        }
+        // Not found (the task did not run in that stretch): stay here.
+        self.seek(&here)?;
+        Err(self.lost("the previous instruction".into()))
+    }
+}

@@ -1,0 +1,106 @@
+//! `reel replay` without `-a`: the replay under gdb, through reel-gdb.
+
+use anyhow::{Context, Result};
+use reel_replay::{ReplayOptions, Timeline};
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+
+/// How to start the debugging session.
+pub struct DebugOptions {
+    /// Only serve on this port (print how to connect) instead of running gdb.
+    pub serve_port: Option<u16>,
+    /// Stop once this event has been replayed (default: after the first exec).
+    pub goto: Option<u64>,
+    /// Arguments for gdb, after reel's own connection commands.
+    pub gdb_args: Vec<OsString>,
+}
+
+/// A clean one-line failure of reel's own (exit 125).
+fn fail(msg: String) -> Result<i32> {
+    eprintln!("reel: {msg}");
+    Ok(crate::EXIT_REEL_FAILED as i32)
+}
+
+/// Replays to the starting point, then serves gdb; returns the exit status.
+pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
+    let goto = opts.goto.unwrap_or(1);
+    if goto == 0 {
+        return fail("bad event number 0: events are numbered from 1".into());
+    }
+    let timeline = Timeline::open(dir.to_path_buf(), ReplayOptions { echo: true }, goto)
+        .context("replaying to the starting event")?;
+    if timeline.engine().event() < goto {
+        return fail(format!(
+            "event {goto} is beyond the end of the trace (its last event is {})",
+            timeline.engine().event()
+        ));
+    }
+    let port = opts.serve_port.unwrap_or(0);
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on port {port}: {e}")),
+    };
+    let port = listener.local_addr()?.port();
+    let connect = format!("target extended-remote 127.0.0.1:{port}");
+    if opts.serve_port.is_some() {
+        eprintln!(
+            "reel: replay stopped at event {}; connect with:",
+            timeline.engine().event()
+        );
+        eprintln!("  gdb -ex '{connect}'");
+        let (conn, _) = listener.accept().context("waiting for gdb")?;
+        reel_gdb::serve(timeline, conn)?;
+        return Ok(0);
+    }
+    let mut gdb = match spawn_gdb(&connect, &opts.gdb_args) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fail("gdb is not installed (no `gdb` on PATH)".into())
+        }
+        Err(e) => return fail(format!("cannot run gdb: {e}")),
+    };
+    let Some(conn) = accept_or_exit(&listener, &mut gdb)? else {
+        let status = gdb.wait()?;
+        return fail(format!(
+            "gdb exited ({status}) without connecting to the replay"
+        ));
+    };
+    let served = reel_gdb::serve(timeline, conn);
+    let status = gdb.wait().context("waiting for gdb")?;
+    if let Err(e) = served {
+        eprintln!("reel: {e}");
+    }
+    Ok(status.code().unwrap_or(crate::EXIT_REEL_FAILED as i32))
+}
+
+fn spawn_gdb(connect: &str, args: &[OsString]) -> std::io::Result<Child> {
+    Command::new("gdb")
+        .arg("-q")
+        // Libraries are read from this machine's files when gdb cannot fetch
+        // them from the target; say so up front rather than per library.
+        .args(["-iex", "set sysroot /"])
+        .args(["-ex", connect])
+        .args(args)
+        .spawn()
+}
+
+/// Waits for gdb to connect, or to exit without doing so.
+fn accept_or_exit(listener: &TcpListener, gdb: &mut Child) -> Result<Option<std::net::TcpStream>> {
+    listener.set_nonblocking(true)?;
+    loop {
+        match listener.accept() {
+            Ok((conn, _)) => {
+                conn.set_nonblocking(false)?;
+                return Ok(Some(conn));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e).context("waiting for gdb to connect"),
+        }
+        if gdb.try_wait()?.is_some() {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
