@@ -82,9 +82,10 @@ fn nth_call(recs: &[Record], nr: u64, nth: usize) -> u64 {
 }
 
 /// A program printing a value from RDRAND, which cannot be trapped here:
-/// the replay computes another value and must report the write diverging
-/// (its bytes' hash is not the recorded one) without printing it — also
-/// when the text is formatted on the stack and `--checksum` is on.
+/// the recorder warns once, naming the program's file; the replay computes
+/// another value and must report the write diverging (its bytes' hash is
+/// not the recorded one) without printing it — also when the text is
+/// formatted on the stack and `--checksum` is on.
 #[test]
 fn rdrand_output_diverges_instead_of_printing_another_id() {
     let sb = Sandbox::new("silent-rdrand");
@@ -97,6 +98,26 @@ fn rdrand_output_diverges_instead_of_printing_another_id() {
     for checksum in [false, true] {
         let (trace, rec) = record(&sb, &format!("t{checksum}"), checksum, &[s(&prog)]);
         assert!(rec.stdout_str().starts_with("id="), "{}", rec.describe());
+        let faulting = reel_trace::TraceReader::open(&trace)
+            .unwrap()
+            .header()
+            .cpu
+            .cpuid_faulting;
+        if !faulting {
+            // Said at record time, once, naming the file.
+            let warnings: Vec<String> = rec
+                .stderr_str()
+                .lines()
+                .filter(|l| l.contains("has RDRAND at"))
+                .map(str::to_string)
+                .collect();
+            assert!(
+                warnings.len() == 1 && warnings[0].contains(&s(&prog)),
+                "one RDRAND warning naming {}:\n{}",
+                prog.display(),
+                rec.describe()
+            );
+        }
         let write = nth_call(&records(&trace), SYS_WRITE, 0);
         let out = sb.replay(&trace);
         let line = divergence_at(&out, write);
