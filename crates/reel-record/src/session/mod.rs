@@ -713,7 +713,7 @@ impl Recorder {
                 mapped_file = self.snapshot_mapping(tid, &sc.args)?;
             }
         }
-        let checksum = if self.checksum {
+        let checksum = if self.checksum && self.digest_is_consistent(tid) {
             Some(digest::writable_memory(st, self.mem(tid)?, None)?)
         } else {
             None
