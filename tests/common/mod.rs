@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod case;
+pub mod edit;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};

@@ -6,6 +6,7 @@
 
 mod exec;
 mod session;
+mod unrecordable;
 
 pub use session::{cpu_identity, header, record, RecordOptions, RecordOutcome};
 

@@ -131,6 +131,9 @@ struct Recorder {
     /// exit) was recorded; they wait, so that none of their events precedes
     /// what released them.
     vfork_held: HashMap<Tid, Stopped>,
+    /// Looks for RDRAND/RDSEED in executable mappings (None when CPUID
+    /// faulting could make them trap).
+    unrecordable: Option<crate::unrecordable::Scanner>,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -175,6 +178,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         events: 0,
         held: HashMap::new(),
         vfork_held: HashMap::new(),
+        unrecordable: (!reel_sys::cpu::cpuid_faulting()).then(Default::default),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);
@@ -534,6 +538,9 @@ impl Recorder {
         hide_vdso(&mut st, &mem)?;
         let mut data = Vec::new();
         let regions = snapshot_regions(&st, &mem, &mut self.writer, &mut data)?;
+        if let Some(scanner) = self.unrecordable.as_mut() {
+            scanner.scan(&st, &mem, &proc::maps(pid)?);
+        }
         let mut regs = st.regs()?;
         // execve returns 0 in the new program.
         regs.set_result(0);
@@ -614,6 +621,10 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
+        {
+            self.scan_new_code(&st, result as u64)?;
+        }
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 {
             let (prot, flags) = (sc.args[2] as i32, sc.args[3] as i32);
             if flags & libc::MAP_SHARED != 0 && prot & libc::PROT_WRITE != 0 {
@@ -702,7 +713,7 @@ impl Recorder {
                 mapped_file = self.snapshot_mapping(tid, &sc.args)?;
             }
         }
-        let checksum = if self.checksum {
+        let checksum = if self.checksum && self.digest_is_consistent(tid) {
             Some(digest::writable_memory(st, self.mem(tid)?, None)?)
         } else {
             None
@@ -754,6 +765,25 @@ impl Recorder {
         if let Some(first) = self.held.remove(&child) {
             self.on_stop(first)?;
         }
+        Ok(())
+    }
+
+    /// An executable mapping appeared at `addr`: look for instructions reel
+    /// cannot record in its file, once per file.
+    fn scan_new_code(&mut self, st: &Stopped, addr: u64) -> Result<()> {
+        let Some(scanner) = self.unrecordable.as_mut() else {
+            return Ok(());
+        };
+        let tid = st.tid();
+        let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+        let Some(mem) = self.memories.get(&pid) else {
+            return Ok(());
+        };
+        let maps: Vec<_> = proc::maps(tid)?
+            .into_iter()
+            .filter(|m| m.start == addr)
+            .collect();
+        scanner.scan(st, mem, &maps);
         Ok(())
     }
 

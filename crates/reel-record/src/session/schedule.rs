@@ -240,3 +240,39 @@ impl Recorder {
         Ok(None)
     }
 }
+
+impl Recorder {
+    /// Whether a digest of `tid`'s memory taken now is what replay will see
+    /// at this event: no other thread of its process is running user code
+    /// (the token is `tid`'s or nobody's) nor waiting in a call the kernel
+    /// may complete meanwhile by writing memory (a read, a poll ...), whose
+    /// event comes later. Otherwise the digest would catch their writes
+    /// half-way (`record --checksum` then skips this event).
+    pub(super) fn digest_is_consistent(&self, tid: Tid) -> bool {
+        let key = self.runner_key(tid);
+        let holder = self
+            .runners
+            .get(&key)
+            .and_then(|r| r.holder.map(|(h, _)| h));
+        if holder.is_some_and(|h| h != tid) {
+            return false;
+        }
+        let pid = self.pid_of(tid);
+        self.task_info.iter().all(|(&other, t)| {
+            other == tid
+                || t.pid != pid
+                || t.syscall.as_ref().is_none_or(|sc| {
+                    let quiet = |s: &reel_syscalls::SyscallSpec| match s.out {
+                        reel_syscalls::Out::Nothing => true,
+                        // A futex wait writes nothing (its row decides from
+                        // the arguments alone).
+                        _ if sc.nr == libc::SYS_futex as u64 => {
+                            reel_syscalls::output_ranges(s, &sc.args, 0, &|_, _| None).is_empty()
+                        }
+                        _ => false,
+                    };
+                    sc.recorded || sc.spec.is_some_and(quiet)
+                })
+        })
+    }
+}

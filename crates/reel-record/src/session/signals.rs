@@ -5,7 +5,7 @@
 //! Signals whose default action runs no program code are delivered at once.
 
 use super::{HeldSignal, Recorder};
-use crate::Result;
+use crate::{RecordError, Result};
 use reel_sys::{cpu, proc, Resume, Stopped};
 use reel_trace::{Event, SignalDelivery, SignalEvent, TscKind};
 use std::time::{Duration, Instant};
@@ -54,6 +54,18 @@ impl Recorder {
             .and_then(|t| t.restartable.take())
         {
             self.append(&ev, &data)?;
+        }
+        if sig == libc::SIGTRAP && st.regs()?.ip() == reel_sys::PRIVATE_SYSCALL_RIP + 1 {
+            // Only reel's injections end at the int3 after its syscall, and
+            // they wait for it themselves: the program jumped there, and its
+            // syscall passed the filter unrecorded.
+            return Err(RecordError::Unsupported {
+                tid,
+                what: format!(
+                    "the program ran reel's private code at {:#x}: its syscall escaped the recording",
+                    reel_sys::PRIVATE_PAGE
+                ),
+            });
         }
         if sig == libc::SIGSEGV {
             if let Some(kind) = self.tsc_instruction(&st)? {

@@ -36,6 +36,7 @@ impl Engine {
                 self.park(ev.old_tid, st)?;
                 return Err(self.diverged(ev.old_tid, format!("execve of {}", ev.path), actual));
             }
+            let st = self.check_exec(st, ev)?;
             if self.task(ev.old_tid)?.shares_memory {
                 self.leave_shared_memory(ev.old_tid, st)?
             } else {

@@ -199,6 +199,7 @@ impl Drop for Engine {
     }
 }
 
+mod check;
 mod control;
 mod exec;
 mod inspect;
@@ -437,7 +438,12 @@ impl Engine {
             } => self.on_tsc(tid, kind, value, aux, rip),
             Event::Signal(ev) => self.on_signal(&ev),
             Event::Exit { tid, kind } => self.on_exit(tid, kind),
-            Event::SyscallEntry { tid, nr, .. } => self.on_syscall_entry(tid, nr),
+            Event::SyscallEntry {
+                tid,
+                nr,
+                args,
+                site,
+            } => self.on_syscall_entry(tid, nr, &args, site),
             Event::Preempted { tid, rip } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

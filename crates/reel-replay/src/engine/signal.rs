@@ -62,6 +62,11 @@ impl Engine {
                     self.park(tid, st)?;
                     return Err(self.diverged(tid, expected, actual));
                 }
+                let st = if placed_exactly {
+                    self.check_signal_regs(tid, st, &ev.regs, &expected)?
+                } else {
+                    st
+                };
                 self.task(tid)?.pending_signal = Some(ev.signo);
                 self.park(tid, st)
             }

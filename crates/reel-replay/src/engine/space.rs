@@ -137,3 +137,60 @@ impl Engine {
         Ok(st)
     }
 }
+
+impl Engine {
+    /// An emulated setrlimit/prlimit64 lowered RLIMIT_STACK: the recorded
+    /// kernel would stop the stack growing past the new limit, so the room
+    /// the replay reserved below the stack (see `image::restore`) is cut to
+    /// it too. Otherwise a stack overflow would fault deeper than recorded.
+    pub(super) fn follow_stack_limit(
+        &mut self,
+        tid: Tid,
+        st: Stopped,
+        ev: &SyscallEvent,
+    ) -> Result<Stopped> {
+        const RLIMIT_STACK: u64 = 3;
+        let new = match ev.nr as i64 {
+            libc::SYS_setrlimit if ev.args[0] == RLIMIT_STACK => ev.args[1],
+            libc::SYS_prlimit64
+                if ev.args[1] == RLIMIT_STACK && (ev.args[0] == 0 || ev.args[0] == tid as u64) =>
+            {
+                ev.args[2]
+            }
+            _ => return Ok(st),
+        };
+        if ev.result != 0 || new == 0 {
+            return Ok(st);
+        }
+        let pid = self.task(tid)?.pid;
+        let Some(&stack_end) = self.stack_ends.get(&pid) else {
+            return Ok(st);
+        };
+        let limit = self.mem(tid)?.read_u64(&st, new)?;
+        let sp = st.regs()?.sp() & !(PAGE_SIZE - 1);
+        // The lowest address of the stack and its room: the mapping that
+        // holds the stack pointer and those right below it.
+        let maps = reel_sys::proc::maps(st.tid())?;
+        let Some(mut i) = maps.iter().position(|m| m.start <= sp && sp < m.end) else {
+            return Ok(st);
+        };
+        while i > 0 && maps[i - 1].end == maps[i].start && maps[i - 1].inode == 0 {
+            i -= 1;
+        }
+        let low = maps[i].start;
+        let cut = stack_end.saturating_sub(limit).min(sp);
+        if cut <= low {
+            return Ok(st);
+        }
+        let mut inj = Injector {
+            tasks: &mut self.tasks,
+        };
+        let (st, _) = inj.call(
+            st,
+            libc::SYS_munmap,
+            [low, page_up(cut) - low, 0, 0, 0, 0],
+            "munmap of stack room beyond RLIMIT_STACK",
+        )?;
+        Ok(st)
+    }
+}

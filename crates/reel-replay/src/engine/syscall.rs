@@ -4,26 +4,24 @@
 use super::Engine;
 use crate::{ReplayError, Result};
 use reel_sys::{digest, Resume, StopReason, Stopped};
-use reel_syscalls::{Emit, Policy, Special};
-use reel_trace::{Echo, SyscallEvent, Tid};
+use reel_syscalls::{Policy, Special};
+use reel_trace::{Echo, SyscallEvent, SyscallSite, Tid};
 use std::io::Write;
 
 impl Engine {
     /// A thread entered a blocking syscall and others ran meanwhile: run it
     /// up to that syscall's entry now, and leave the stop for the call's own
     /// event, which comes later.
-    pub(super) fn on_syscall_entry(&mut self, tid: Tid, nr: u64) -> Result<()> {
-        let expected = format!("entry into {}", reel_syscalls::name(nr));
+    pub(super) fn on_syscall_entry(
+        &mut self,
+        tid: Tid,
+        nr: u64,
+        args: &[u64; 6],
+        site: Option<SyscallSite>,
+    ) -> Result<()> {
+        let expected = format!("entry into {}", reel_syscalls::format_call(nr, args));
         let st = self.expect_syscall(tid, &expected)?;
-        let regs = st.regs()?;
-        if regs.syscall_nr() != nr {
-            let actual = format!(
-                "the program made {}",
-                reel_syscalls::format_call(regs.syscall_nr(), &regs.args())
-            );
-            self.park(tid, st)?;
-            return Err(self.diverged(tid, expected, actual));
-        }
+        let st = self.check_call(tid, st, nr, args, site, &expected)?;
         let t = self.task(tid)?;
         t.stopped = Some(st);
         t.fresh = true;
@@ -33,39 +31,19 @@ impl Engine {
     pub(super) fn on_syscall(&mut self, ev: &SyscallEvent, data: &[u8]) -> Result<()> {
         let tid = ev.tid;
         let expected = reel_syscalls::format_call(ev.nr, &ev.args);
-        let mut st = self.expect_syscall(tid, &expected)?;
+        let st = self.expect_syscall(tid, &expected)?;
+        // Before any effect: the call itself, then the bytes it sends.
+        let st = self.check_call(tid, st, ev.nr, &ev.args, ev.site, &expected)?;
+        let (mut st, emitted) = self.check_emitted(tid, st, ev)?;
         let mut regs = st.regs()?;
         let (nr, args) = (regs.syscall_nr(), regs.args());
-        if nr != ev.nr || args != ev.args {
-            let mut actual = format!("the program made {}", reel_syscalls::format_call(nr, &args));
-            if nr == ev.nr {
-                // Name the registers that differ: some are not printed in
-                // the call (the arguments a syscall does not take).
-                let names = ["rdi", "rsi", "rdx", "r10", "r8", "r9"];
-                let diffs: Vec<String> = (0..6)
-                    .filter(|&i| args[i] != ev.args[i])
-                    .map(|i| format!("{}={:#x} (recorded {:#x})", names[i], args[i], ev.args[i]))
-                    .collect();
-                actual += &format!(" with {}", diffs.join(", "));
-            }
-            self.park(tid, st)?;
-            return Err(self.diverged(tid, expected, actual));
-        }
-        if let Some(site) = ev.site {
-            if site.rip != regs.ip() || site.rsp != regs.sp() {
-                let actual = format!("it was made at rip={:#x} rsp={:#x}", regs.ip(), regs.sp());
-                self.park(tid, st)?;
-                return Err(self.diverged(
-                    tid,
-                    format!("{expected} at rip={:#x} rsp={:#x}", site.rip, site.rsp),
-                    actual,
-                ));
-            }
-        }
         let policy = reel_syscalls::spec(nr).map(|s| reel_syscalls::policy_for(s, &args));
         match policy {
             Some(Policy::Execute { check_result }) => {
                 st = self.execute_checked(tid, st, check_result.then_some(ev.result), &expected)?;
+                if !check_result {
+                    st = self.check_unchecked_result(tid, st, ev)?;
+                }
                 regs = st.regs()?;
                 if nr == libc::SYS_rt_sigreturn as u64 {
                     // Its "result" is the restored rax: nothing to set.
@@ -124,6 +102,7 @@ impl Engine {
         regs.set_result(ev.result);
         st.set_regs(&regs)?;
         self.apply_writes(&mut st, tid, ev, data)?;
+        let st = self.follow_stack_limit(tid, st, ev)?;
         // A call that waited under a temporary signal mask and was
         // interrupted: the signal that follows must be delivered under that
         // mask, which the emulated call did not install.
@@ -135,7 +114,7 @@ impl Engine {
             None
         };
         self.task(tid)?.temp_mask = temp_mask;
-        self.echo(&st, tid, ev)?;
+        self.echo(ev, emitted.as_deref())?;
         self.finish_syscall(tid, st, ev)
     }
 
@@ -182,43 +161,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Reproduces the program's write to reel's stdout/stderr, with the bytes
-    /// taken from the replayed program's own memory.
-    pub(super) fn echo(&self, st: &Stopped, tid: Tid, ev: &SyscallEvent) -> Result<()> {
+    /// Reproduces the program's write to reel's stdout/stderr: `bytes`,
+    /// taken from the replayed program's own memory (and checked against the
+    /// recorded hash by [`Engine::check_emitted`]).
+    pub(super) fn echo(&self, ev: &SyscallEvent, bytes: Option<&[u8]>) -> Result<()> {
         let (Some(target), true) = (ev.echo, self.opts.echo && ev.result > 0) else {
             return Ok(());
         };
-        let Some(emit) = reel_syscalls::spec(ev.nr).and_then(|s| s.emit) else {
+        // InKernel copies never reach reel's stdout/stderr (the recorder
+        // refuses them), so nothing else emits without bytes.
+        let Some(bytes) = bytes else {
             return Ok(());
-        };
-        let mem = self.mem(tid)?;
-        let total = ev.result as usize;
-        let bytes = match emit {
-            Emit::Buf { buf, .. } => mem.read(st, ev.args[buf], total)?,
-            // The recorder never lets these reach its own stdout/stderr.
-            Emit::InKernel { .. } => return Ok(()),
-            Emit::Iov { iov, cnt, .. } => {
-                let mut out = Vec::with_capacity(total);
-                for i in 0..ev.args[cnt].min(1024) {
-                    if out.len() >= total {
-                        break;
-                    }
-                    let base = mem.read_u64(st, ev.args[iov] + i * 16)?;
-                    let len = mem.read_u64(st, ev.args[iov] + i * 16 + 8)? as usize;
-                    let take = len.min(total - out.len());
-                    out.extend_from_slice(&mem.read(st, base, take)?);
-                }
-                out
-            }
         };
         let res = match target {
             Echo::Stdout => {
                 let mut o = std::io::stdout().lock();
-                o.write_all(&bytes).and_then(|_| o.flush())
+                o.write_all(bytes).and_then(|_| o.flush())
             }
             Echo::Stderr => {
                 let mut o = std::io::stderr().lock();
-                o.write_all(&bytes).and_then(|_| o.flush())
+                o.write_all(bytes).and_then(|_| o.flush())
             }
         };
         res.map_err(ReplayError::Output)
