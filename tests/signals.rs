@@ -128,6 +128,8 @@ signal_tests!(
     exec_resets_handlers,
     inherited_state,
     itimer_compute,
+    #[ignore = "needs landmarks: each tick is Interrupted delivery"]
+    itimer_tight,
     kill_self,
     onstack_without_altstack,
     pthread_sigmask,
@@ -657,5 +659,32 @@ mod dump {
         assert_eq!(rec.status, 0, "{}", rec.describe());
         let kinds = report_deliveries(&sb, "dump busy_alarm", &trace);
         assert_eq!(kinds.get("Interrupted"), Some(&1), "{kinds:?}");
+    }
+}
+
+mod bounded {
+    use super::*;
+
+    /// A repeating 2 ms timer in a loop with no syscall: every tick reaches
+    /// the handler and the recording ends (it used to hang: each tick ended
+    /// reel's wait before the hold limit, so the held signal never went in).
+    #[test]
+    fn repeating_timer_in_a_loop_without_syscalls_ends() {
+        let sb = Sandbox::new("bounded-itimer-tight");
+        let bin = compile_signal_program("itimer_tight", sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        assert!(
+            rec.stdout_str().contains("tick 7 saw"),
+            "{}",
+            rec.describe()
+        );
+        let kinds = report_deliveries(&sb, "bounded itimer_tight", &trace);
+        let total: usize = kinds.values().sum();
+        assert!(
+            total >= 8,
+            "at least 8 SIGALRM deliveries expected: {kinds:?}"
+        );
     }
 }

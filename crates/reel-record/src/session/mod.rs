@@ -242,6 +242,12 @@ impl Recorder {
                 Waited::Exited(tid, code) => self.on_gone(tid, ExitKind::Exited(code))?,
                 Waited::Signaled(tid, sig) => self.on_gone(tid, ExitKind::Signaled(sig))?,
             }
+            // Deadlines are checked after every stop too, not only when a
+            // wait times out: a repeating timer stops the task (and ends the
+            // wait) more often than the limit, which would otherwise never
+            // be reached.
+            self.interrupt_overdue()?;
+            self.preempt_overdue()?;
         }
         Ok(())
     }

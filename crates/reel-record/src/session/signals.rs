@@ -114,7 +114,12 @@ impl Recorder {
             since: Instant::now(),
         };
         if let Some(t) = self.task_info.get_mut(&tid) {
-            t.held.push_back(held);
+            // A standard signal already pending is not queued twice by the
+            // kernel: neither is it here (a fast timer would pile them up).
+            let standard = sig < libc::SIGRTMIN();
+            if !(standard && t.held.iter().any(|h| h.signo == sig)) {
+                t.held.push_back(held);
+            }
         }
         self.resume(st, Resume::Cont, None)
     }
