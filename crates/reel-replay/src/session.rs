@@ -389,7 +389,7 @@ impl Replayer {
             Event::Signal(ev) => self.on_signal(&ev),
             Event::Exit { tid, kind } => self.on_exit(tid, kind),
             Event::SyscallEntry { tid, nr } => self.on_syscall_entry(tid, nr),
-            Event::Preempted { tid, rip } => {
+            Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;
                     eprintln!(

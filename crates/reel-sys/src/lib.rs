@@ -17,6 +17,7 @@ pub mod digest;
 mod error;
 pub mod fs;
 pub mod inject;
+pub mod landmark;
 pub mod mem;
 pub mod proc;
 pub mod regs;

@@ -7,11 +7,12 @@ use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
 use reel_syscalls::{Emit, Policy, Special, SyscallSpec};
 use reel_trace::{
-    CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, MappedFile, MemWrite,
-    SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
+    CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, Landmark, MappedFile,
+    MemWrite, SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
 };
 use std::collections::{HashMap, HashSet};
 
+mod landmarks;
 mod schedule;
 mod signals;
 use std::ffi::CString;
@@ -65,6 +66,8 @@ struct Task {
     after_interrupt: bool,
     /// reel stopped the task with PTRACE_INTERRUPT to deliver a held signal.
     interrupted: bool,
+    /// Where the signal reel is delivering after such an interruption goes in.
+    landmark: Option<Landmark>,
     /// A vfork child still running in this parent's memory.
     vfork_parent: Option<Tid>,
     /// A call that returned a restart code, and its event, not written yet:
@@ -82,6 +85,7 @@ impl Task {
             injecting: None,
             after_interrupt: false,
             interrupted: false,
+            landmark: None,
             vfork_parent: None,
             restartable: None,
         }
@@ -120,8 +124,6 @@ struct Recorder {
     anon_sharers: HashSet<Tid>,
     /// Files mapped shared and writable (device, inode), by process.
     shared_files: HashMap<(u64, u64), HashSet<Tid>>,
-    /// A preemption was already reported.
-    warned_preempt: bool,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -169,7 +171,6 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),
         shared_files: HashMap::new(),
-        warned_preempt: false,
         root_pid: root,
         root_exit: None,
         events: 0,

@@ -7,8 +7,8 @@
 //! trace then gets a `SyscallEntry` event marking the end of its run) or when
 //! it exits; the longest-waiting ready thread gets it next. Switches happen
 //! only at syscalls, which replay can find again. A thread that runs too long
-//! without a syscall while others wait (a spin loop) is preempted; replay
-//! cannot place that point exactly until landmarks exist, and says so.
+//! without a syscall while others wait (a spin loop) is preempted at a
+//! landmark (landmarks.rs), which replay finds again.
 //!
 //! Different processes run concurrently, unless they share writable memory
 //! (a writable shared mapping a fork passed on, or one file two processes
@@ -212,16 +212,21 @@ impl Recorder {
         if !preempted {
             return Ok(Some(st));
         }
-        let rip = st.regs()?.ip();
-        if !self.warned_preempt {
-            self.warned_preempt = true;
-            eprintln!(
-                "reel: warning: thread {tid} ran for {} ms without a syscall while others waited; \
-                 reel preempted it, and replay cannot reproduce that point exactly yet",
-                TIMESLICE.as_millis()
-            );
+        let (st, landmark) = self.place_landmark(st)?;
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            // A signal interruption that this stop answered as well is
+            // asked for again once the thread runs.
+            t.interrupted = false;
         }
-        self.append(&Event::Preempted { tid, rip }, &[])?;
+        let rip = landmark.rip();
+        self.append(
+            &Event::Preempted {
+                tid,
+                rip,
+                landmark: Some(landmark),
+            },
+            &[],
+        )?;
         let runner = self.runners.get_mut(&pid).expect("checked above");
         runner.holder = None;
         runner.preempting = false;

@@ -120,6 +120,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 siginfo: vec![7; 128],
                 delivery: SignalDelivery::Synchronous,
                 rip: 0x4444,
+                landmark: None,
             }),
             vec![],
         ),
