@@ -4,10 +4,10 @@
 
 #![warn(missing_docs)]
 
+mod engine;
 mod image;
-mod session;
 
-pub use session::{replay, ReplayOptions, ReplayOutcome};
+pub use engine::{replay, ReplayOptions, ReplayOutcome};
 
 use reel_trace::Tid;
 use thiserror::Error;

@@ -1,0 +1,88 @@
+//! Exec events: the first program is spawned, later ones replace a
+//! replayed process; either way its image is rebuilt from the trace.
+
+use super::{Engine, Task};
+use crate::image::restore;
+use crate::Result;
+use reel_sys::spawn::{spawn, ChildPlan};
+use reel_sys::{Memory, Resume, Stopped, Waited};
+use reel_trace::{ExecEvent, Tid};
+
+impl Engine {
+    pub(super) fn on_exec(&mut self, ev: &ExecEvent, data: &[u8]) -> Result<()> {
+        let st = if self.by_tid.is_empty() {
+            // The first program: a fresh child whose own execve is intercepted.
+            let cpu = self
+                .reader
+                .header()
+                .cpu_binding
+                .filter(|c| reel_sys::cpu::cpu_allowed(*c));
+            let st = spawn(&ChildPlan::Replay, cpu, &mut self.tasks)?;
+            self.root = Some(ev.tid);
+            let mem = Memory::open(&st)?;
+            self.memories.insert(ev.tid, mem);
+            self.by_tid
+                .insert(ev.old_tid, Task::new(st.tid(), ev.tid, false));
+            st
+        } else {
+            let st = self.expect_syscall(ev.old_tid, &format!("execve of {}", ev.path))?;
+            let regs = st.regs()?;
+            let nr = regs.syscall_nr();
+            if nr != libc::SYS_execve as u64 && nr != libc::SYS_execveat as u64 {
+                let actual = format!(
+                    "the program made {}",
+                    reel_syscalls::format_call(nr, &regs.args())
+                );
+                self.park(ev.old_tid, st)?;
+                return Err(self.diverged(ev.old_tid, format!("execve of {}", ev.path), actual));
+            }
+            if self.task(ev.old_tid)?.shares_memory {
+                self.leave_shared_memory(ev.old_tid, st)?
+            } else {
+                st
+            }
+        };
+        if ev.old_tid != ev.tid {
+            if let Some(t) = self.by_tid.remove(&ev.old_tid) {
+                self.by_tid.insert(ev.tid, t);
+            }
+        }
+        let pid = ev.tid;
+        let mem = self
+            .memories
+            .remove(&pid)
+            .map_or_else(|| Memory::open(&st), Ok)?;
+        let st = restore(st, &mut self.tasks, &mem, &self.reader, ev, data)?;
+        self.memories.insert(pid, mem);
+        self.brks.insert(pid, ev.brk);
+        if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
+            self.stack_ends.insert(pid, stack.end);
+        }
+        self.park(ev.tid, st)
+    }
+
+    /// A vfork child execs: rebuilding its address space in place would
+    /// rebuild its parent's. Its exec continues in a fresh replay process
+    /// instead (what the replayed programs see of pids and parents is
+    /// emulated, so which real process plays it does not matter), and the
+    /// vfork child is ended, which lets its parent out of the kernel.
+    pub(super) fn leave_shared_memory(&mut self, tid: Tid, old: Stopped) -> Result<Stopped> {
+        let cpu = self
+            .reader
+            .header()
+            .cpu_binding
+            .filter(|c| reel_sys::cpu::cpu_allowed(*c));
+        let fresh = spawn(&ChildPlan::Replay, cpu, &mut self.tasks)?;
+        let old_real = old.tid();
+        self.tasks.insert(old.kill());
+        while let Waited::Stopped(st) = self.tasks.wait(Some(old_real))? {
+            self.tasks.insert(st.resume(Resume::Cont, None)?);
+        }
+        let pid = self.task(tid)?.pid;
+        self.memories.insert(pid, Memory::open(&fresh)?);
+        let t = self.task(tid)?;
+        t.real = fresh.tid();
+        t.shares_memory = false;
+        Ok(fresh)
+    }
+}

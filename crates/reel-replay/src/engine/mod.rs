@@ -1,0 +1,407 @@
+//! The replayer's event loop: events are taken from the trace in their
+//! global order and each is matched to what the replayed task does next.
+
+use crate::{ReplayError, Result};
+use reel_sys::{Memory, Resume, StopReason, Stopped, TaskSet, Waited};
+use reel_trace::{Event, ExitKind, Record, SyscallEvent, Tid, TraceReader};
+use std::collections::HashMap;
+
+/// How to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Reproduce the program's writes to reel's stdout/stderr (autopilot).
+    pub echo: bool,
+}
+
+/// How a replay ended.
+#[derive(Debug)]
+pub struct ReplayOutcome {
+    /// How the initial process ended (None when the trace ends before it did).
+    pub exit: Option<ExitKind>,
+    /// Number of events replayed.
+    pub events: u64,
+    /// Whether the trace was complete (the recording finished properly).
+    pub complete: bool,
+}
+
+/// A replayed task.
+struct Task {
+    /// The replay's real tid.
+    real: i32,
+    /// The task, when stopped and in our hands.
+    stopped: Option<Stopped>,
+    /// The stop has not been matched to an event yet.
+    fresh: bool,
+    /// Signal to deliver when resuming.
+    pending_signal: Option<i32>,
+    /// Its process's recorded pid (key of `memories` and `brks`).
+    pid: Tid,
+    /// The task is executing exit/exit_group or dying of a signal.
+    exiting: bool,
+    /// It is gone, with this status.
+    gone: Option<ExitKind>,
+    /// Just created: its first (job-control) stop has not been collected.
+    initial: bool,
+    /// A tid to store in the new task's memory at its first stop
+    /// (CLONE_CHILD_SETTID: the kernel stored the replay's real tid there).
+    settid: Option<(u64, u32)>,
+    /// A signal reel sent it to replay a recorded asynchronous signal.
+    injected: Option<i32>,
+    /// A vfork (or CLONE_VFORK) call of this task whose child runs in its
+    /// memory: the task stays in the kernel until the child execs or exits;
+    /// the call's event is finished when it comes out.
+    vfork_wait: Option<(SyscallEvent, Vec<u8>)>,
+    /// The task shares its parent's memory (a vfork child before its exec).
+    shares_memory: bool,
+    /// The task is on its way out (its process ran exit_group): it is only
+    /// waited for.
+    dying: bool,
+    /// The task's last call was interrupted while it waited under this
+    /// temporary signal mask (address and size of the sigset).
+    temp_mask: Option<(u64, u64)>,
+}
+
+impl Task {
+    fn new(real: i32, pid: Tid, initial: bool) -> Task {
+        Task {
+            real,
+            stopped: None,
+            fresh: false,
+            pending_signal: None,
+            pid,
+            exiting: false,
+            gone: None,
+            initial,
+            settid: None,
+            injected: None,
+            temp_mask: None,
+            vfork_wait: None,
+            shares_memory: false,
+            dying: false,
+        }
+    }
+}
+
+/// What a task did when resumed.
+enum Next {
+    Stop(Stopped),
+    Gone(ExitKind),
+}
+
+struct Engine {
+    reader: TraceReader,
+    tasks: TaskSet,
+    by_tid: HashMap<Tid, Task>,
+    memories: HashMap<Tid, Memory>,
+    brks: HashMap<Tid, u64>,
+    /// The replay's own copies of files the program mapped shared and
+    /// writable, by the path it mapped.
+    shared_files: HashMap<String, std::path::PathBuf>,
+    /// Where those copies live (removed with the replayer).
+    scratch: tempfile::TempDir,
+    /// Per process: where its main stack (recorded as `[stack]`) ends.
+    stack_ends: HashMap<Tid, u64>,
+    opts: ReplayOptions,
+    root: Option<Tid>,
+    root_exit: Option<ExitKind>,
+    event: u64,
+    warned_interrupted: bool,
+    warned_preempted: bool,
+}
+
+/// Replays the trace read by `reader`.
+pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome> {
+    let mut r = Engine {
+        reader,
+        tasks: TaskSet::new(),
+        by_tid: HashMap::new(),
+        memories: HashMap::new(),
+        brks: HashMap::new(),
+        stack_ends: HashMap::new(),
+        shared_files: HashMap::new(),
+        scratch: tempfile::Builder::new()
+            .prefix("reel-replay-")
+            .tempdir()
+            .map_err(ReplayError::Output)?,
+        opts,
+        root: None,
+        root_exit: None,
+        event: 0,
+        warned_interrupted: false,
+        warned_preempted: false,
+    };
+    let result = r.run();
+    // Whatever happened, no replayed task outlives the replay.
+    r.kill_all();
+    result?;
+    let complete = r.reader.is_complete();
+    Ok(ReplayOutcome {
+        exit: r.root_exit,
+        events: r.event,
+        complete,
+    })
+}
+
+mod exec;
+mod signal;
+mod space;
+mod syscall;
+mod tasks;
+
+impl Engine {
+    fn run(&mut self) -> Result<()> {
+        while let Some(rec) = self.reader.next()? {
+            self.event = rec.number;
+            self.on_event(rec)?;
+        }
+        Ok(())
+    }
+
+    fn kill_all(&mut self) {
+        for (_, t) in self.by_tid.drain() {
+            if t.gone.is_none() {
+                let _ = reel_sys::send_signal(t.real, libc::SIGKILL);
+            }
+        }
+        // Collect the dead so they do not linger as zombies.
+        while !self.tasks.is_empty() {
+            if self.tasks.wait(None).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn diverged(
+        &self,
+        tid: Tid,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> ReplayError {
+        ReplayError::Divergence {
+            event: self.event,
+            tid,
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+
+    fn task(&mut self, tid: Tid) -> Result<&mut Task> {
+        let event = self.event;
+        self.by_tid.get_mut(&tid).ok_or(ReplayError::Unsupported {
+            event,
+            what: format!("event for task {tid}, which does not exist in the replay"),
+        })
+    }
+
+    fn mem(&self, tid: Tid) -> Result<&Memory> {
+        let pid = self.by_tid.get(&tid).map_or(tid, |t| t.pid);
+        self.memories.get(&pid).ok_or(ReplayError::Unsupported {
+            event: self.event,
+            what: format!("no address space for task {tid}"),
+        })
+    }
+
+    /// Runs the task to its next stop, unless it already sits at one that no
+    /// event has consumed. Signals the replay did not cause itself (a real
+    /// SIGCHLD from a replayed child, say) are discarded: recorded
+    /// asynchronous signals are sent by reel at their recorded place.
+    fn advance(&mut self, tid: Tid) -> Result<Next> {
+        if let Some((ev, data)) = self.task(tid)?.vfork_wait.take() {
+            self.finish_vfork(tid, ev, data)?;
+        }
+        let event = self.event;
+        let t = self.task(tid)?;
+        if let Some(kind) = t.gone {
+            return Ok(Next::Gone(kind));
+        }
+        if t.dying {
+            let real = t.real;
+            loop {
+                match self.tasks.wait(Some(real))? {
+                    Waited::Stopped(st) => self.tasks.insert(st.resume(Resume::Cont, None)?),
+                    Waited::Exited(_, c) => return Ok(self.mark_gone(tid, ExitKind::Exited(c))),
+                    Waited::Signaled(_, s) => return Ok(self.mark_gone(tid, ExitKind::Signaled(s))),
+                }
+            }
+        }
+        let real = t.real;
+        let mut resume_with = None;
+        if t.initial {
+            t.initial = false;
+        } else {
+            let st = t.stopped.take().ok_or(ReplayError::Unsupported {
+                event,
+                what: format!("task {tid} is not stopped"),
+            })?;
+            if t.fresh {
+                t.fresh = false;
+                return Ok(Next::Stop(st));
+            }
+            resume_with = Some((st, t.pending_signal.take()));
+        }
+        let how = if self.task(tid)?.exiting {
+            Resume::Cont
+        } else {
+            Resume::Sysemu
+        };
+        if let Some((st, sig)) = resume_with {
+            self.tasks.insert(st.resume(how, sig)?);
+        }
+        loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(mut st) => match st.reason() {
+                    StopReason::Syscall => return Ok(Next::Stop(st)),
+                    StopReason::Signal(sig) => {
+                        let t = self.task(tid)?;
+                        if t.injected == Some(sig) {
+                            t.injected = None;
+                            return Ok(Next::Stop(st));
+                        }
+                        let info = st.siginfo()?;
+                        if reel_syscalls::is_fault_signal(sig, info.si_code) {
+                            return Ok(Next::Stop(st));
+                        }
+                        self.tasks.insert(st.resume(how, None)?);
+                    }
+                    StopReason::GroupStop(_) => {
+                        self.first_stop(tid, &mut st)?;
+                        self.tasks.insert(st.resume(how, None)?);
+                    }
+                    // On the way out: keep going.
+                    _ => self.tasks.insert(st.resume(Resume::Cont, None)?),
+                },
+                Waited::Exited(_, code) => return Ok(self.mark_gone(tid, ExitKind::Exited(code))),
+                Waited::Signaled(_, sig) => return Ok(self.mark_gone(tid, ExitKind::Signaled(sig))),
+            }
+        }
+    }
+
+    /// Work for a task's first stop: its address space handle, and the tid
+    /// CLONE_CHILD_SETTID must show.
+    fn first_stop(&mut self, tid: Tid, st: &mut Stopped) -> Result<()> {
+        let t = self.task(tid)?;
+        let pid = t.pid;
+        let settid = t.settid.take();
+        if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
+            e.insert(Memory::open(st)?);
+        }
+        if let Some((addr, value)) = settid {
+            self.memories[&pid].write(st, addr, &value.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the next stop of recorded task `tid` (real tid `real`) in
+    /// the middle of a call reel runs for it; its death there is a
+    /// divergence from what was recorded (`expected`).
+    ///
+    /// A signal the replay did not send (a real SIGCHLD from a replayed
+    /// child) is discarded on the way, as in [`Engine::advance`]; the task
+    /// is resumed with PTRACE_SYSCALL, as the callers run it.
+    fn wait_within_call(&mut self, tid: Tid, real: i32, expected: &str) -> Result<Stopped> {
+        let (kind, what) = loop {
+            match self.tasks.wait(Some(real))? {
+                Waited::Stopped(st) => {
+                    if let StopReason::Signal(sig) = st.reason() {
+                        let injected = self.task(tid)?.injected == Some(sig);
+                        if !injected && !reel_syscalls::is_fault_signal(sig, st.siginfo()?.si_code)
+                        {
+                            self.tasks.insert(st.resume(Resume::Syscall, None)?);
+                            continue;
+                        }
+                    }
+                    return Ok(st);
+                }
+                Waited::Exited(_, c) => {
+                    break (ExitKind::Exited(c), format!("the task exited with {c}"))
+                }
+                Waited::Signaled(_, s) => {
+                    break (
+                        ExitKind::Signaled(s),
+                        format!("the task was killed by signal {s}"),
+                    )
+                }
+            }
+        };
+        self.mark_gone(tid, kind);
+        Err(self.diverged(tid, expected, what))
+    }
+
+    fn mark_gone(&mut self, tid: Tid, kind: ExitKind) -> Next {
+        if let Some(t) = self.by_tid.get_mut(&tid) {
+            t.gone = Some(kind);
+        }
+        Next::Gone(kind)
+    }
+
+    /// Gives a stopped task back after its event was handled.
+    fn park(&mut self, tid: Tid, st: Stopped) -> Result<()> {
+        let t = self.task(tid)?;
+        t.stopped = Some(st);
+        t.fresh = false;
+        Ok(())
+    }
+
+    /// The next stop of `tid`, which must be a syscall stop for `ev`.
+    fn expect_syscall(&mut self, tid: Tid, expected: &str) -> Result<Stopped> {
+        match self.advance(tid)? {
+            Next::Stop(st) if st.reason() == StopReason::Syscall => Ok(st),
+            other => Err(self.unexpected(tid, other, expected)),
+        }
+    }
+
+    fn on_event(&mut self, rec: Record) -> Result<()> {
+        match rec.event {
+            Event::Exec(ev) => self.on_exec(&ev, &rec.data),
+            Event::Syscall(ev) => self.on_syscall(&ev, &rec.data),
+            Event::Tsc {
+                tid,
+                kind,
+                value,
+                aux,
+                rip,
+            } => self.on_tsc(tid, kind, value, aux, rip),
+            Event::Signal(ev) => self.on_signal(&ev),
+            Event::Exit { tid, kind } => self.on_exit(tid, kind),
+            Event::SyscallEntry { tid, nr } => self.on_syscall_entry(tid, nr),
+            Event::Preempted { tid, rip, .. } => {
+                if !self.warned_preempted {
+                    self.warned_preempted = true;
+                    eprintln!(
+                        "reel: warning: event {}: thread {tid} was preempted at {rip:#x} while recording; \
+                         the replay runs it on to its next syscall instead, and may diverge",
+                        self.event
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The divergence of a task that did `next` where `expected` was due
+    /// (the task is parked again if it is stopped).
+    fn unexpected(&mut self, tid: Tid, next: Next, expected: &str) -> ReplayError {
+        match next {
+            Next::Stop(st) => {
+                let actual = self.describe_stop(&st);
+                if let Err(e) = self.park(tid, st) {
+                    return e;
+                }
+                self.diverged(tid, expected, actual)
+            }
+            Next::Gone(k) => self.diverged(tid, expected, format!("the task ended ({k:?})")),
+        }
+    }
+
+    fn describe_stop(&self, st: &Stopped) -> String {
+        let regs = st.regs().ok();
+        match (st.reason(), regs) {
+            (StopReason::Syscall, Some(r)) => format!(
+                "the program made {}",
+                reel_syscalls::format_call(r.syscall_nr(), &r.args())
+            ),
+            (reason, Some(r)) => format!("the program stopped with {reason:?} at {:#x}", r.ip()),
+            (reason, None) => format!("the program stopped with {reason:?}"),
+        }
+    }
+}
