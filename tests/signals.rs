@@ -117,9 +117,7 @@ signal_tests!(
     alarm_sleep,
     altstack,
     bus_longjmp,
-    #[ignore = "needs landmarks: Interrupted delivery is replayed right after the previous event, not where it was recorded; the loop sees the flag at once"]
     busy_alarm,
-    #[ignore = "needs landmarks: Interrupted delivery replayed at another instruction; replay diverges at the final write"]
     busy_alarm_state,
     fpe_death,
     fpe_skip,
@@ -128,7 +126,6 @@ signal_tests!(
     exec_resets_handlers,
     inherited_state,
     itimer_compute,
-    #[ignore = "needs landmarks: each tick is Interrupted delivery"]
     itimer_tight,
     kill_self,
     onstack_without_altstack,
@@ -562,7 +559,6 @@ print('handler ran while computing:', got, n > 0)
 "#;
 
     #[test]
-    #[ignore = "needs landmarks: the handler interrupts a loop with no syscall (Interrupted delivery), which replay can only place after the same event"]
     fn python_busy_loop_handler() {
         let py = python3();
         check_and_report("python-busy", &argv(&[&py, "-c", PY_BUSY]), &spec(0));

@@ -89,17 +89,23 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Hash of an XSAVE area (as [`Stopped::xstate`] reads it), normalised: the
 /// software-reserved bytes and the XSAVE header (which components the CPU
-/// tracks as in use, a matter of context switches) are left out. Components
-/// not in use are given by the kernel in their initial state, so they hash
-/// as the same zeros they would hold.
+/// tracks as in use, a matter of context switches) are left out, and so is
+/// PKRU (component 9), which the replay does not restore. Components not in
+/// use are given by the kernel in their initial state, so they hash as the
+/// same zeros they would hold.
 pub fn vector_hash(xstate: &[u8]) -> u64 {
-    let legacy = xstate.len().min(464);
-    let h = hash_bytes(FNV_OFFSET, &xstate[..legacy]);
-    if xstate.len() > 576 {
-        hash_bytes(h, &xstate[576..])
-    } else {
-        h
+    let mut buf = xstate.to_vec();
+    let blank = |b: &mut Vec<u8>, from: usize, to: usize| {
+        let to = to.min(b.len());
+        if from < to {
+            b[from..to].fill(0);
+        }
+    };
+    blank(&mut buf, 464, 576);
+    if let Some((off, size)) = crate::cpu::xsave_component(9) {
+        blank(&mut buf, off, off + size);
     }
+    hash_bytes(FNV_OFFSET, &buf)
 }
 
 /// The mapping holding `sp`, as (start, end).

@@ -23,6 +23,7 @@ pub mod proc;
 pub mod regs;
 pub mod seccomp;
 pub mod spawn;
+pub mod stub;
 pub mod task;
 
 pub use error::SysError;

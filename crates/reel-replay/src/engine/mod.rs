@@ -107,6 +107,10 @@ struct Engine {
     event: u64,
     warned_interrupted: bool,
     warned_preempted: bool,
+    /// What the landmark searches did.
+    stats: landmark::SearchStats,
+    /// Where the last landmark search stopped.
+    last_landmark: Option<reel_trace::Position>,
 }
 
 /// Replays the trace read by `reader`.
@@ -129,8 +133,15 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         event: 0,
         warned_interrupted: false,
         warned_preempted: false,
+        stats: Default::default(),
+        last_landmark: None,
     };
     let result = r.run();
+    if landmark::debug() {
+        if let Some(line) = r.search_summary() {
+            eprintln!("{line}");
+        }
+    }
     // Whatever happened, no replayed task outlives the replay.
     r.kill_all();
     result?;
@@ -143,6 +154,7 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
 }
 
 mod exec;
+mod landmark;
 mod signal;
 mod space;
 mod syscall;
@@ -364,6 +376,11 @@ impl Engine {
             Event::Signal(ev) => self.on_signal(&ev),
             Event::Exit { tid, kind } => self.on_exit(tid, kind),
             Event::SyscallEntry { tid, nr } => self.on_syscall_entry(tid, nr),
+            Event::Preempted {
+                tid,
+                landmark: Some(lm),
+                ..
+            } => self.run_to_landmark(tid, &lm, "the preemption"),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;
