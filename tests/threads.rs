@@ -32,8 +32,10 @@ thread_programs!(
     condvar_pingpong,
     exec_with_threads,
     exit_from_thread,
+    memory_loop,
     mutex_counter,
     racy_counter,
+    spin_flag,
     thread_ids,
     thread_signal,
 );
