@@ -119,6 +119,7 @@ signal_tests!(
     bus_longjmp,
     busy_alarm,
     busy_alarm_state,
+    cpuid_loop,
     fpe_death,
     fpe_skip,
     ill_death,
@@ -683,6 +684,55 @@ mod bounded {
         assert!(
             total >= 8,
             "at least 8 SIGALRM deliveries expected: {kinds:?}"
+        );
+    }
+}
+
+mod landmarks {
+    use super::*;
+
+    /// Records `name`, replays it with `env` and `REEL_DEBUG=1`, checks the
+    /// replay's stdout against the recording's and returns the replay.
+    fn replay_with(name: &str, env: &[(&str, &str)]) -> Output {
+        let sb = Sandbox::new(&format!("landmarks-{name}"));
+        let bin = compile_signal_program(name, sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let mut c = sb.reel();
+        c.arg("replay").arg("-a").arg(&trace).env("REEL_DEBUG", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let rep = run(&mut c, None);
+        assert_eq!(rep.status, 0, "{}", rep.describe());
+        assert_eq!(rep.stdout_str(), rec.stdout_str(), "{}", rep.describe());
+        rep
+    }
+
+    /// The plain-breakpoint search (the fallback where code cannot be
+    /// patched), forced, finds the same point as the stub would.
+    #[test]
+    fn breakpoint_fallback_finds_the_landmark() {
+        let rep = replay_with("cpuid_loop", &[("REEL_LANDMARK_SEARCH", "breakpoint")]);
+        assert!(
+            rep.stderr_str()
+                .contains("(compare stub: 0, breakpoint: 1)"),
+            "{}",
+            rep.describe()
+        );
+    }
+
+    /// A landmark 10^8 passes into a loop is found by the in-process
+    /// compare stub, with a single ptrace stop.
+    #[test]
+    fn compare_stub_filters_passes() {
+        let rep = replay_with("busy_alarm_state", &[]);
+        assert!(
+            rep.stderr_str()
+                .contains("(compare stub: 1, breakpoint: 0), 1 candidate stops"),
+            "{}",
+            rep.describe()
         );
     }
 }
