@@ -723,6 +723,49 @@ mod landmarks {
         );
     }
 
+    /// A loop whose state depends on RDRAND (which reel cannot trap) never
+    /// reaches its recorded landmark in replay: the thread gets to its
+    /// next syscall first, and the replay reports the divergence with the
+    /// event, the task and what differed, instead of delivering the signal
+    /// elsewhere.
+    #[test]
+    fn a_landmark_never_reached_is_a_divergence() {
+        let sb = Sandbox::new("landmarks-diverge");
+        let src = sb.path().join("rdrand_loop.c");
+        std::fs::write(
+            &src,
+            "#include <immintrin.h>\n#include <signal.h>\n#include <stdio.h>\n#include <sys/time.h>\n\
+             static volatile sig_atomic_t done;\n\
+             static void on_alrm(int s) { (void)s; done = 1; }\n\
+             __attribute__((target(\"rdrnd\"))) int main(void) {\n\
+               signal(SIGALRM, on_alrm);\n\
+               struct itimerval it = {{0, 0}, {0, 20000}};\n\
+               setitimer(ITIMER_REAL, &it, 0);\n\
+               unsigned long long x = 0;\n\
+               _rdrand64_step(&x);\n\
+               unsigned long acc = 0, i;\n\
+               for (i = 0; i < 1500000000UL && !done; i++) acc += x ^ i;\n\
+               printf(\"%lu %lu\\n\", acc, i);\n\
+               return 0;\n\
+             }\n",
+        )
+        .unwrap();
+        let bin = compile_c(&src, sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let rep = sb.replay(&trace);
+        assert_eq!(rep.status, 125, "{}", rep.describe());
+        let err = rep.stderr_str();
+        assert!(
+            err.contains("replay diverged at event")
+                && err.contains("landmark")
+                && err.contains("before the landmark matched"),
+            "{}",
+            rep.describe()
+        );
+    }
+
     /// A landmark 10^8 passes into a loop is found by the in-process
     /// compare stub, with a single ptrace stop.
     #[test]
