@@ -177,6 +177,14 @@ impl Engine {
         expected: String,
         last_miss: &str,
     ) -> Result<()> {
+        let mut last_miss = last_miss.to_string();
+        if filter.stub.is_some() && !last_miss.starts_with("the closest") {
+            // Every pass was rejected in the stub, on registers or words.
+            let passes = self.mem_of(&st)?.read_u64(&st, stub::PASSES).unwrap_or(0);
+            last_miss = format!(
+                "{passes} passes through the landmark's instruction, none with the recorded registers and watched words"
+            );
+        }
         let actual = format!(
             "{} before the landmark matched ({last_miss})",
             self.describe_stop(&st)
