@@ -140,6 +140,7 @@ signal_tests!(
     segv_handler_reset,
     segv_longjmp,
     sigchld,
+    short_insns,
     siginfo,
     signalfd,
     sigpipe,

@@ -5,8 +5,8 @@
 //! state there, [`place`] single-steps it a little: out of a `rep` string
 //! instruction (interrupted in the middle, its rip names the start of the
 //! instruction, which replay would reach with another rcx), and on to an
-//! instruction the replay can patch with a jump to its compare stub (at
-//! least 5 bytes, no control flow). It also watches one more pass through
+//! instruction the replay can patch with a jump to its compare stub (whole
+//! instructions covering 5 bytes, see [`patch_span`]). It also watches one more pass through
 //! that instruction to learn which memory words the loop changes per pass.
 
 use crate::mem::Memory;
@@ -149,18 +149,93 @@ pub fn decode(task: &Stopped, mem: &Memory, rip: u64) -> Option<Instruction> {
     (!i.is_invalid()).then_some(i)
 }
 
-/// Whether replay can replace the instruction by a `jmp rel32` to a stub
-/// that runs it displaced: long enough, and straight-line code whose
-/// meaning does not depend on where it runs (rip-relative operands are
-/// re-encoded), not a string instruction that may stop halfway.
-pub fn patchable(i: &Instruction) -> bool {
-    i.len() >= PATCH_LEN
-        && i.flow_control() == FlowControl::Next
-        && !i.is_string_instruction()
-        && !matches!(
-            i.mnemonic(),
-            Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Cpuid | Mnemonic::Syscall
-        )
+/// Whether the instruction can run displaced in the stub: straight-line
+/// code or a branch (re-encoded for its new address, as are rip-relative
+/// operands), not a call (its return address would point into the stub),
+/// not a string instruction that may stop halfway, nothing that traps.
+fn relocatable(i: &Instruction) -> bool {
+    matches!(
+        i.flow_control(),
+        FlowControl::Next | FlowControl::ConditionalBranch | FlowControl::UnconditionalBranch
+    ) && !i.is_string_instruction()
+        && !stops_stepping(i)
+        && i.mnemonic() != Mnemonic::Cpuid
+}
+
+/// Branch targets near `rip`: of the code from `rip` on, and of the loops
+/// around it (from each backward target), decoded at instruction
+/// boundaries.
+fn nearby_targets(task: &Stopped, mem: &Memory, rip: u64) -> Vec<u64> {
+    let mut targets = Vec::new();
+    let scan = |from: u64, targets: &mut Vec<u64>| {
+        let bytes = mem.read_partial(task, from, 512);
+        let mut d = Decoder::with_ip(64, &bytes, from, DecoderOptions::NONE);
+        for _ in 0..96 {
+            if !d.can_decode() {
+                break;
+            }
+            let i = d.decode();
+            if i.is_invalid() {
+                break;
+            }
+            if matches!(
+                i.flow_control(),
+                FlowControl::ConditionalBranch
+                    | FlowControl::UnconditionalBranch
+                    | FlowControl::Call
+            ) {
+                targets.push(i.near_branch_target());
+            }
+        }
+    };
+    scan(rip, &mut targets);
+    let backward: Vec<u64> = targets
+        .iter()
+        .copied()
+        .filter(|&t| t < rip && rip - t < 4096)
+        .collect();
+    for t in backward {
+        scan(t, &mut targets);
+    }
+    targets
+}
+
+/// The instructions from `rip` that a 5-byte `jmp rel32` can replace:
+/// whole instructions covering at least 5 bytes, each able to run
+/// displaced, none of whose interior boundaries is a nearby branch target
+/// (a loop jumping into the middle of the patch would run garbage). None
+/// when there is no such span.
+pub fn patch_span(task: &Stopped, mem: &Memory, rip: u64) -> Option<Vec<Instruction>> {
+    let bytes = mem.read_partial(task, rip, 15 * 5);
+    let mut d = Decoder::with_ip(64, &bytes, rip, DecoderOptions::NONE);
+    let mut span = Vec::new();
+    let mut len = 0usize;
+    while len < PATCH_LEN {
+        if !d.can_decode() {
+            return None;
+        }
+        let i = d.decode();
+        if i.is_invalid() || !relocatable(&i) {
+            return None;
+        }
+        len += i.len();
+        let last = i.flow_control() != FlowControl::Next;
+        span.push(i);
+        if last && len < PATCH_LEN {
+            // Nothing after a branch is known to be reached from it.
+            return None;
+        }
+    }
+    if span.len() > 1 {
+        let end = rip + len as u64;
+        if nearby_targets(task, mem, rip)
+            .iter()
+            .any(|&t| t > rip && t < end)
+        {
+            return None;
+        }
+    }
+    Some(span)
 }
 
 /// Instructions reel does not single-step while placing a landmark: they
@@ -350,7 +425,7 @@ pub fn place(
         let Some(i) = decode(&task, mem, rip) else {
             break;
         };
-        if patchable(&i) {
+        if !i.is_string_instruction() && patch_span(&task, mem, rip).is_some() {
             target = Some(rip);
             break;
         }

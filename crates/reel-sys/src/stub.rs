@@ -7,7 +7,7 @@
 //! flags in reel's scratch page, counts the pass, compares the flags, the
 //! general registers and the watched memory words with the landmark's, and
 //! on any difference restores rax and the flags, runs the displaced
-//! instruction (re-encoded for its new address) and jumps back. Only a
+//! instructions (re-encoded for their new address) and jumps back. Only a
 //! full match of those reaches its `int3`, a ptrace stop where the tracer
 //! checks the rest (segment registers, vector state, memory digest).
 
@@ -123,12 +123,14 @@ impl Asm {
 }
 
 /// Builds the stub for a landmark with registers `regs` (flat list) and
-/// watched `words`, whose instruction `insn` (decoded at its address) is
-/// patchable, for a stub page at `base`. None when the page or the
-/// displaced instruction's operands are out of `rel32` reach.
-pub fn build(base: u64, insn: &Instruction, regs: &[u64], words: &[(u64, u64)]) -> Option<Stub> {
+/// watched `words`, whose instructions `span` (decoded at their address,
+/// see [`crate::landmark::patch_span`]) the jump replaces, for a stub page
+/// at `base`. None when the page or the displaced instructions' operands
+/// are out of `rel32` reach.
+pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]) -> Option<Stub> {
     let rip = *regs.get(RIP)?;
-    if regs.len() < 27 || insn.ip() != rip || (insn.len()) < PATCH_LEN {
+    let span_len: usize = span.iter().map(|i| i.len()).sum();
+    if regs.len() < 27 || span.first()?.ip() != rip || span_len < PATCH_LEN {
         return None;
     }
     let mut a = Asm {
@@ -176,10 +178,10 @@ pub fn build(base: u64, insn: &Instruction, regs: &[u64], words: &[(u64, u64)]) 
     }
     a.restore();
     let resume = a.here();
-    let block = InstructionBlock::new(std::slice::from_ref(insn), resume);
+    let block = InstructionBlock::new(span, resume);
     let moved = BlockEncoder::encode(64, block, BlockEncoderOptions::NONE).ok()?;
     a.bytes(&moved.code_buffer);
-    let back = rip + insn.len() as u64;
+    let back = rip + span_len as u64;
     a.bytes(&[0xe9]);
     let d = a.disp(back, 0);
     if (back as i128 - (a.here() + 4) as i128).abs() >= i32::MAX as i128 {

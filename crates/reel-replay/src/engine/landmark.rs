@@ -272,17 +272,17 @@ impl Engine {
     fn install(&mut self, st: Stopped, lm: &Landmark) -> Result<(Filter, Stopped)> {
         let rip = lm.rip();
         let mut st = st;
-        let insn = landmark::decode(&st, self.mem_of(&st)?, rip);
+        let span = landmark::patch_span(&st, self.mem_of(&st)?, rip);
         // REEL_LANDMARK_SEARCH=breakpoint forces the fallback (for tests,
         // and for machines where patching code is not wanted).
         let forced = std::env::var("REEL_LANDMARK_SEARCH").is_ok_and(|v| v == "breakpoint");
-        if let Some(insn) = insn.filter(|i| !forced && landmark::patchable(i)) {
+        if let Some(span) = span.filter(|_| !forced) {
             let maps: Vec<(u64, u64)> = reel_sys::proc::maps(st.tid())?
                 .iter()
                 .map(|m| (m.start, m.end))
                 .collect();
             let built = stub::place_near(rip, &maps)
-                .and_then(|base| stub::build(base, &insn, &lm.regs, &lm.words).map(|s| (base, s)));
+                .and_then(|base| stub::build(base, &span, &lm.regs, &lm.words).map(|s| (base, s)));
             if let Some((base, s)) = built {
                 let (back, got) = reel_sys::inject::syscall(
                     st,
