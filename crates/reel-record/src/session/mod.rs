@@ -30,6 +30,8 @@ pub struct RecordOptions {
     pub checksum: bool,
     /// Bind the tracees to this CPU (see `Header::cpu_binding`).
     pub cpu: Option<u32>,
+    /// Randomise scheduling decisions (see schedule.rs).
+    pub chaos: bool,
 }
 
 /// How the recording ended.
@@ -124,6 +126,8 @@ struct Recorder {
     anon_sharers: HashSet<Tid>,
     /// Files mapped shared and writable (device, inode), by process.
     shared_files: HashMap<(u64, u64), HashSet<Tid>>,
+    /// `record --chaos`: the random source of scheduling decisions.
+    chaos: Option<schedule::Chaos>,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -171,6 +175,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),
         shared_files: HashMap::new(),
+        chaos: opts.chaos.then(schedule::Chaos::new),
         root_pid: root,
         root_exit: None,
         events: 0,
@@ -216,7 +221,7 @@ impl Recorder {
             let waiting = self.someone_waits();
             let waited = if holding || waiting {
                 let limit = if waiting {
-                    schedule::TIMESLICE
+                    self.poll_limit()
                 } else {
                     signals::HOLD_LIMIT
                 };
