@@ -32,7 +32,7 @@ mkdir -p "$BENCH_WORK"
 limit=${BENCH_TIMEOUT:-300}
 
 workloads=("$@")
-[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8)
+[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8 memloop timer locks)
 # cmd_of W: the command line of workload W (a compiled bench/W.c, or
 # `sh bench/W.sh`).
 declare -A cmd_of
@@ -62,7 +62,7 @@ time_cmd() {
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print(f'{float(a)/float(b):.2f}x' if a!='nan' and float(b)>0 else 'n/a')" "$1" "$2"; }
 
-printf '%-10s %10s %10s %10s %9s %9s %12s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes
+printf '%-10s %10s %10s %10s %9s %9s %12s  %s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes landmarks
 for w in "${workloads[@]}"; do
     nat=() rec=() rep=() failed=""
     for i in $(seq "$runs"); do
@@ -75,7 +75,7 @@ for w in "${workloads[@]}"; do
             && rec+=("$t") || failed="$failed record(status $?: $(head -c 300 "$work/$w.record.out.err"))"
     done
     for i in $(seq "$runs"); do
-        t=$(time_cmd "$work/$w.replay.out" "$REEL" replay -a "$work/$w.trace") \
+        t=$(REEL_DEBUG=1 time_cmd "$work/$w.replay.out" "$REEL" replay -a "$work/$w.trace") \
             && rep+=("$t") || { failed="$failed replay(status $?: $(head -c 300 "$work/$w.replay.out.err"))"; break; }
         cmp -s "$work/$w.record.out" "$work/$w.replay.out" || failed="$failed replay-output-differs"
     done
@@ -83,7 +83,10 @@ for w in "${workloads[@]}"; do
     r=$([ ${#rec[@]} -gt 0 ] && median "${rec[@]}" || echo nan)
     p=$([ ${#rep[@]} -gt 0 ] && median "${rep[@]}" || echo nan)
     size=$(du -sb "$work/$w.trace" 2>/dev/null | cut -f1)
-    printf '%-10s %10s %10s %10s %9s %9s %12s\n' "$w" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}"
+    # The replay's landmark summary (REEL_DEBUG): how many, which search.
+    lm=$(grep -o 'reached [0-9]* landmarks (compare stub: [0-9]*, breakpoint: [0-9]*)' "$work/$w.replay.out.err" 2>/dev/null \
+        | sed 's/reached //; s/compare stub/stub/' | head -1)
+    printf '%-10s %10s %10s %10s %9s %9s %12s  %s\n' "$w" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}" "${lm:-0}"
     [ -n "$failed" ] && echo "  $w: FAILED:$failed" >&2
 done
 exit 0

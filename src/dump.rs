@@ -1,7 +1,7 @@
 //! `reel dump`: the events of a trace, one a line, strace-like or as JSON.
 
 use anyhow::{Context, Result};
-use reel_trace::{Event, RegionSource, TraceReader, TraceStore};
+use reel_trace::{Event, Landmark, RegionSource, TraceReader, TraceStore};
 use serde_json::json;
 
 /// Which events to show, and how.
@@ -132,12 +132,13 @@ fn to_text(n: u64, event: &Event) -> String {
             format!("{n:>6} [{tid}] {kind:?} at {rip:#x} = {value}")
         }
         Event::Signal(s) => format!(
-            "{n:>6} [{}] signal {} (code {}) at {:#x}, {:?}",
+            "{n:>6} [{}] signal {} (code {}) at {:#x}, {:?}{}",
             s.tid,
             reel_syscalls::signal_name(s.signo),
             s.code,
             s.rip,
-            s.delivery
+            s.delivery,
+            landmark_text(s.landmark.as_ref())
         ),
         Event::Exit { tid, kind } => format!("{n:>6} [{tid}] exit {kind:?}"),
         Event::SyscallEntry { tid, nr, .. } => {
@@ -146,7 +147,36 @@ fn to_text(n: u64, event: &Event) -> String {
                 reel_syscalls::name(*nr)
             )
         }
-        Event::Preempted { tid, rip } => format!("{n:>6} [{tid}] preempted at {rip:#x}"),
+        Event::Preempted { tid, rip, landmark } => format!(
+            "{n:>6} [{tid}] preempted at {rip:#x}{}",
+            landmark_text(landmark.as_ref())
+        ),
+    }
+}
+
+/// How `dump` shows a landmark: where, and what pins it down.
+fn landmark_text(l: Option<&Landmark>) -> String {
+    match l {
+        Some(l) => format!(
+            ", landmark at {:#x} (rsp {:#x}, vector hash {:016x}, memory digest {:016x}, {} watched words)",
+            l.rip(),
+            l.regs.get(19).copied().unwrap_or(0),
+            l.vector_hash,
+            l.memory_digest,
+            l.words.len()
+        ),
+        None => String::new(),
+    }
+}
+
+fn landmark_json(l: Option<&Landmark>) -> serde_json::Value {
+    match l {
+        Some(l) => json!({
+            "rip": l.rip(), "regs": l.regs, "vector_hash": l.vector_hash,
+            "memory_digest": l.memory_digest,
+            "words": l.words.iter().map(|(a, v)| json!({"addr": a, "value": v})).collect::<Vec<_>>(),
+        }),
+        None => serde_json::Value::Null,
     }
 }
 
@@ -188,12 +218,14 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "event": n, "tid": s.tid, "type": "signal", "signo": s.signo,
             "name": reel_syscalls::signal_name(s.signo), "code": s.code, "rip": s.rip,
             "delivery": format!("{:?}", s.delivery),
+            "landmark": landmark_json(s.landmark.as_ref()),
         }),
         Event::SyscallEntry { tid, nr, .. } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
         }),
-        Event::Preempted { tid, rip } => json!({
+        Event::Preempted { tid, rip, landmark } => json!({
             "event": n, "tid": tid, "type": "preempted", "rip": rip,
+            "landmark": landmark_json(landmark.as_ref()),
         }),
         Event::Exit { tid, kind } => json!({
             "event": n, "tid": tid, "type": "exit",

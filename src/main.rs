@@ -44,6 +44,11 @@ enum Command {
         /// (slow; replay then compares them to find the first divergence).
         #[arg(long)]
         checksum: bool,
+        /// Randomise scheduling to expose races: which waiting thread runs
+        /// next, and short random timeslices (threads are preempted at
+        /// random points). The choices are in the trace: it replays exactly.
+        #[arg(long)]
+        chaos: bool,
         /// The program and its arguments; reel's options end here.
         #[arg(
             required = true,
@@ -142,8 +147,9 @@ fn main() -> ExitCode {
         Command::Record {
             output,
             checksum,
+            chaos,
             command,
-        } => cmd_record(output, checksum, command),
+        } => cmd_record(output, checksum, chaos, command),
         Command::Replay {
             autopilot,
             server,
@@ -230,7 +236,12 @@ fn lossy(s: &std::ffi::OsStr) -> String {
     s.to_string_lossy().into_owned()
 }
 
-fn cmd_record(output: Option<PathBuf>, checksum: bool, command: Vec<OsString>) -> Result<i32> {
+fn cmd_record(
+    output: Option<PathBuf>,
+    checksum: bool,
+    chaos: bool,
+    command: Vec<OsString>,
+) -> Result<i32> {
     let prog = Path::new(&command[0]);
     let program = match resolve_program(prog) {
         Ok(p) => p,
@@ -268,6 +279,7 @@ fn cmd_record(output: Option<PathBuf>, checksum: bool, command: Vec<OsString>) -
         env,
         checksum,
         cpu,
+        chaos,
     };
     let outcome = reel_record::record(&opts, writer)
         .with_context(|| format!("recording {} into {}", prog.display(), dir.display()))?;

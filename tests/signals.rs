@@ -117,18 +117,20 @@ signal_tests!(
     alarm_sleep,
     altstack,
     bus_longjmp,
-    #[ignore = "needs landmarks: Interrupted delivery is replayed right after the previous event, not where it was recorded; the loop sees the flag at once"]
     busy_alarm,
-    #[ignore = "needs landmarks: Interrupted delivery replayed at another instruction; replay diverges at the final write"]
     busy_alarm_state,
+    cpuid_loop,
     fpe_death,
     fpe_skip,
     ill_death,
     ill_skip,
     exec_resets_handlers,
     inherited_state,
+    itimer_avx,
     itimer_compute,
+    itimer_tight,
     kill_self,
+    memcpy_signal,
     onstack_without_altstack,
     pthread_sigmask,
     raise,
@@ -138,6 +140,7 @@ signal_tests!(
     segv_handler_reset,
     segv_longjmp,
     sigchld,
+    short_insns,
     siginfo,
     signalfd,
     sigpipe,
@@ -560,7 +563,6 @@ print('handler ran while computing:', got, n > 0)
 "#;
 
     #[test]
-    #[ignore = "needs landmarks: the handler interrupts a loop with no syscall (Interrupted delivery), which replay can only place after the same event"]
     fn python_busy_loop_handler() {
         let py = python3();
         check_and_report("python-busy", &argv(&[&py, "-c", PY_BUSY]), &spec(0));
@@ -657,5 +659,124 @@ mod dump {
         assert_eq!(rec.status, 0, "{}", rec.describe());
         let kinds = report_deliveries(&sb, "dump busy_alarm", &trace);
         assert_eq!(kinds.get("Interrupted"), Some(&1), "{kinds:?}");
+    }
+}
+
+mod bounded {
+    use super::*;
+
+    /// A repeating 2 ms timer in a loop with no syscall: every tick reaches
+    /// the handler and the recording ends (it used to hang: each tick ended
+    /// reel's wait before the hold limit, so the held signal never went in).
+    #[test]
+    fn repeating_timer_in_a_loop_without_syscalls_ends() {
+        let sb = Sandbox::new("bounded-itimer-tight");
+        let bin = compile_signal_program("itimer_tight", sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        assert!(
+            rec.stdout_str().contains("tick 7 saw"),
+            "{}",
+            rec.describe()
+        );
+        let kinds = report_deliveries(&sb, "bounded itimer_tight", &trace);
+        let total: usize = kinds.values().sum();
+        assert!(
+            total >= 8,
+            "at least 8 SIGALRM deliveries expected: {kinds:?}"
+        );
+    }
+}
+
+mod landmarks {
+    use super::*;
+
+    /// Records `name`, replays it with `env` and `REEL_DEBUG=1`, checks the
+    /// replay's stdout against the recording's and returns the replay.
+    fn replay_with(name: &str, env: &[(&str, &str)]) -> Output {
+        let sb = Sandbox::new(&format!("landmarks-{name}"));
+        let bin = compile_signal_program(name, sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let mut c = sb.reel();
+        c.arg("replay").arg("-a").arg(&trace).env("REEL_DEBUG", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let rep = run(&mut c, None);
+        assert_eq!(rep.status, 0, "{}", rep.describe());
+        assert_eq!(rep.stdout_str(), rec.stdout_str(), "{}", rep.describe());
+        rep
+    }
+
+    /// The plain-breakpoint search (the fallback where code cannot be
+    /// patched), forced, finds the same point as the stub would.
+    #[test]
+    fn breakpoint_fallback_finds_the_landmark() {
+        let rep = replay_with("cpuid_loop", &[("REEL_LANDMARK_SEARCH", "breakpoint")]);
+        assert!(
+            rep.stderr_str()
+                .contains("(compare stub: 0, breakpoint: 1)"),
+            "{}",
+            rep.describe()
+        );
+    }
+
+    /// A loop whose state depends on RDRAND (which reel cannot trap) never
+    /// reaches its recorded landmark in replay: the thread gets to its
+    /// next syscall first, and the replay reports the divergence with the
+    /// event, the task and what differed, instead of delivering the signal
+    /// elsewhere.
+    #[test]
+    fn a_landmark_never_reached_is_a_divergence() {
+        let sb = Sandbox::new("landmarks-diverge");
+        let src = sb.path().join("rdrand_loop.c");
+        std::fs::write(
+            &src,
+            "#include <immintrin.h>\n#include <signal.h>\n#include <stdio.h>\n#include <sys/time.h>\n\
+             static volatile sig_atomic_t done;\n\
+             static void on_alrm(int s) { (void)s; done = 1; }\n\
+             __attribute__((target(\"rdrnd\"))) int main(void) {\n\
+               signal(SIGALRM, on_alrm);\n\
+               struct itimerval it = {{0, 0}, {0, 20000}};\n\
+               setitimer(ITIMER_REAL, &it, 0);\n\
+               unsigned long long x = 0;\n\
+               _rdrand64_step(&x);\n\
+               unsigned long acc = 0, i;\n\
+               for (i = 0; i < 1500000000UL && !done; i++) acc += x ^ i;\n\
+               printf(\"%lu %lu\\n\", acc, i);\n\
+               return 0;\n\
+             }\n",
+        )
+        .unwrap();
+        let bin = compile_c(&src, sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        let rep = sb.replay(&trace);
+        assert_eq!(rep.status, 125, "{}", rep.describe());
+        let err = rep.stderr_str();
+        assert!(
+            err.contains("replay diverged at event")
+                && err.contains("landmark")
+                && err.contains("before the landmark matched"),
+            "{}",
+            rep.describe()
+        );
+    }
+
+    /// A landmark 10^8 passes into a loop is found by the in-process
+    /// compare stub, with a single ptrace stop.
+    #[test]
+    fn compare_stub_filters_passes() {
+        let rep = replay_with("busy_alarm_state", &[]);
+        assert!(
+            rep.stderr_str()
+                .contains("(compare stub: 1, breakpoint: 0), 1 candidate stops"),
+            "{}",
+            rep.describe()
+        );
     }
 }

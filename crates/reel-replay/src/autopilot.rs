@@ -10,5 +10,8 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
     let mut engine = Engine::new(reader, opts)?;
     let run = Constraints::default();
     while engine.step(&run)? != Stop::TraceEnd {}
+    if let Some(line) = engine.landmark_summary() {
+        eprintln!("{line}");
+    }
     Ok(engine.outcome())
 }

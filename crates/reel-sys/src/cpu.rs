@@ -165,3 +165,11 @@ pub fn cpu_allowed(cpu: u32) -> bool {
         (cpu as usize) < libc::CPU_SETSIZE as usize && libc::CPU_ISSET(cpu as usize, &set)
     }
 }
+
+/// Offset and size of XSAVE state component `i` in the standard layout
+/// (CPUID leaf 0xD), when the CPU has it.
+pub fn xsave_component(i: u32) -> Option<(usize, usize)> {
+    let l = query(0xd, i);
+    let (size, offset) = (l.regs[0] as usize, l.regs[1] as usize);
+    (size > 0 && offset > 0).then_some((offset, size))
+}

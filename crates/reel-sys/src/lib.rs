@@ -18,11 +18,13 @@ pub mod digest;
 mod error;
 pub mod fs;
 pub mod inject;
+pub mod landmark;
 pub mod mem;
 pub mod proc;
 pub mod regs;
 pub mod seccomp;
 pub mod spawn;
+pub mod stub;
 pub mod task;
 
 pub use error::SysError;

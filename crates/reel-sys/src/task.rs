@@ -279,6 +279,11 @@ impl TaskSet {
         self.running.insert(task.tid(), task);
     }
 
+    /// Whether task `tid` is running (resumed, not yet waited for).
+    pub fn is_running(&self, tid: i32) -> bool {
+        self.running.contains_key(&tid)
+    }
+
     /// Number of tasks that are running (not stopped in the session's hands).
     pub fn len(&self) -> usize {
         self.running.len()

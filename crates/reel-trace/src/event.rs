@@ -218,9 +218,8 @@ pub enum SignalDelivery {
     /// delivered where it arrived, after the task's previous event.
     DefaultAction,
     /// The thread made no syscall for too long while reel held the signal;
-    /// reel interrupted it and delivered it there. Replay delivers it after
-    /// the same event, which is not the same instruction until landmarks
-    /// pin the point down.
+    /// reel interrupted it and delivered it there, at the point its
+    /// [`SignalEvent::landmark`] describes, where replay delivers it too.
     Interrupted,
 }
 
@@ -242,6 +241,9 @@ pub struct SignalEvent {
     /// The general registers at delivery (the kernel's `user_regs_struct`
     /// order), which the kernel saves in the signal frame; empty when unknown.
     pub regs: Vec<u64>,
+    /// For an `Interrupted` delivery: the thread's full state where reel
+    /// interrupted it; replay delivers the signal where that state recurs.
+    pub landmark: Option<crate::Landmark>,
 }
 
 /// One thing that happened in the recording.
@@ -280,13 +282,15 @@ pub enum Event {
         site: Option<SyscallSite>,
     },
     /// reel stopped a thread that ran without a syscall for too long while
-    /// others of its process waited (a spin loop). Replay cannot place this
-    /// point exactly until landmarks exist.
+    /// others of its process waited (a spin loop). Replay stops it where its
+    /// landmark matches.
     Preempted {
         /// The thread.
         tid: Tid,
         /// Where it was stopped.
         rip: u64,
+        /// Its full state there.
+        landmark: Option<crate::Landmark>,
     },
     /// A task exited.
     Exit {

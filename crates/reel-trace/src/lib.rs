@@ -14,6 +14,7 @@ mod chunk;
 mod error;
 pub mod event;
 mod fsutil;
+mod position;
 mod reader;
 mod snapshot;
 mod store;
@@ -21,6 +22,7 @@ mod writer;
 
 pub use error::TraceError;
 pub use event::*;
+pub use position::{Landmark, Position};
 pub use reader::{Record, TraceReader};
 pub use snapshot::{read_index as read_snapshot_index, SnapshotEntry, SnapshotKind};
 pub use store::{

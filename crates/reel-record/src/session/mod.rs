@@ -7,11 +7,12 @@ use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
 use reel_syscalls::{Emit, Policy, Special, SyscallSpec};
 use reel_trace::{
-    CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, MappedFile, MemWrite,
-    SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
+    CpuIdentity, CpuidLeaf, Echo, Event, ExecEvent, ExitKind, Header, Landmark, MappedFile,
+    MemWrite, SignalDelivery, Summary, SyscallEvent, SyscallSite, Tid, TraceWriter, TscKind,
 };
 use std::collections::{HashMap, HashSet};
 
+mod landmarks;
 mod schedule;
 mod signals;
 use std::ffi::CString;
@@ -29,6 +30,8 @@ pub struct RecordOptions {
     pub checksum: bool,
     /// Bind the tracees to this CPU (see `Header::cpu_binding`).
     pub cpu: Option<u32>,
+    /// Randomise scheduling decisions (see schedule.rs).
+    pub chaos: bool,
 }
 
 /// How the recording ended.
@@ -65,6 +68,8 @@ struct Task {
     after_interrupt: bool,
     /// reel stopped the task with PTRACE_INTERRUPT to deliver a held signal.
     interrupted: bool,
+    /// Where the signal reel is delivering after such an interruption goes in.
+    landmark: Option<Landmark>,
     /// A vfork child still running in this parent's memory.
     vfork_parent: Option<Tid>,
     /// A call that returned a restart code, and its event, not written yet:
@@ -82,6 +87,7 @@ impl Task {
             injecting: None,
             after_interrupt: false,
             interrupted: false,
+            landmark: None,
             vfork_parent: None,
             restartable: None,
         }
@@ -120,8 +126,8 @@ struct Recorder {
     anon_sharers: HashSet<Tid>,
     /// Files mapped shared and writable (device, inode), by process.
     shared_files: HashMap<(u64, u64), HashSet<Tid>>,
-    /// A preemption was already reported.
-    warned_preempt: bool,
+    /// `record --chaos`: the random source of scheduling decisions.
+    chaos: Option<schedule::Chaos>,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
     events: u64,
@@ -172,7 +178,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),
         shared_files: HashMap::new(),
-        warned_preempt: false,
+        chaos: opts.chaos.then(schedule::Chaos::new),
         root_pid: root,
         root_exit: None,
         events: 0,
@@ -219,7 +225,7 @@ impl Recorder {
             let waiting = self.someone_waits();
             let waited = if holding || waiting {
                 let limit = if waiting {
-                    schedule::TIMESLICE
+                    self.poll_limit()
                 } else {
                     signals::HOLD_LIMIT
                 };
@@ -246,6 +252,12 @@ impl Recorder {
                 Waited::Exited(tid, code) => self.on_gone(tid, ExitKind::Exited(code))?,
                 Waited::Signaled(tid, sig) => self.on_gone(tid, ExitKind::Signaled(sig))?,
             }
+            // Deadlines are checked after every stop too, not only when a
+            // wait times out: a repeating timer stops the task (and ends the
+            // wait) more often than the limit, which would otherwise never
+            // be reached.
+            self.interrupt_overdue()?;
+            self.preempt_overdue()?;
         }
         Ok(())
     }

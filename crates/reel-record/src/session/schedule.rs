@@ -7,13 +7,19 @@
 //! trace then gets a `SyscallEntry` event marking the end of its run) or when
 //! it exits; the longest-waiting ready thread gets it next. Switches happen
 //! only at syscalls, which replay can find again. A thread that runs too long
-//! without a syscall while others wait (a spin loop) is preempted; replay
-//! cannot place that point exactly until landmarks exist, and says so.
+//! without a syscall while others wait (a spin loop) is preempted at a
+//! landmark (landmarks.rs), which replay finds again.
 //!
 //! Different processes run concurrently, unless they share writable memory
 //! (a writable shared mapping a fork passed on, or one file two processes
 //! map shared): such processes join one sharing group, whose tasks take
 //! turns under a single token, like threads.
+//!
+//! `record --chaos` randomises both decisions: which waiting thread gets
+//! the token, and how long the holder may run while others wait (1-12 ms
+//! instead of 50), so threads are preempted at random points, each at a
+//! landmark. The trace holds the outcome, so a chaos recording replays as
+//! exactly as any other.
 
 use super::{Recorder, Task};
 use crate::Result;
@@ -29,11 +35,58 @@ const SHARING_GROUP: Tid = 0;
 /// thread of its process waits, before reel preempts it.
 pub(super) const TIMESLICE: Duration = Duration::from_millis(50);
 
+/// Shortest and longest timeslice under `record --chaos`.
+const CHAOS_SLICE_MS: (u64, u64) = (1, 12);
+
+/// The random source of `record --chaos` (xorshift64*, seeded from the
+/// kernel): its choices need not be reproducible, since their outcome (who
+/// ran when, where threads were preempted) is what the trace records.
+pub(super) struct Chaos(u64);
+
+impl Chaos {
+    pub(super) fn new() -> Chaos {
+        let mut seed = [0u8; 8];
+        if getrandom(&mut seed).is_err() {
+            seed = (super::now_ms() | 1).to_le_bytes();
+        }
+        Chaos(u64::from_le_bytes(seed) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A random timeslice.
+    fn slice(&mut self) -> Duration {
+        let (lo, hi) = CHAOS_SLICE_MS;
+        Duration::from_millis(lo + self.below(hi - lo + 1))
+    }
+}
+
+/// Fills `buf` from the kernel's random source.
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
 /// The user-mode token of one process.
 #[derive(Default)]
 pub(super) struct Runner {
-    /// The thread running user code, and since when.
+    /// The thread running user code, since when, and for how long it may
+    /// run while others wait.
     holder: Option<(Tid, Instant)>,
+    /// The holder's timeslice (TIMESLICE, or random under --chaos).
+    slice: Option<Duration>,
     /// Threads waiting for the token, with the signal to deliver on resume.
     ready: VecDeque<(Stopped, Option<i32>)>,
     /// A preemption was requested for the holder.
@@ -111,6 +164,7 @@ impl Recorder {
             _ => {
                 if runner.holder.is_none() {
                     runner.holder = Some((tid, Instant::now()));
+                    runner.slice = self.chaos.as_mut().map(Chaos::slice);
                 }
                 let r = st.resume(Resume::Cont, sig)?;
                 self.tasks.insert(r);
@@ -175,12 +229,28 @@ impl Recorder {
         if runner.holder.is_some() {
             return Ok(());
         }
-        if let Some((st, sig)) = runner.ready.pop_front() {
+        // Under --chaos any waiting thread may be next, not the longest-waiting.
+        let pick = match self.chaos.as_mut() {
+            Some(c) if runner.ready.len() > 1 => c.below(runner.ready.len() as u64) as usize,
+            _ => 0,
+        };
+        if let Some((st, sig)) = runner.ready.remove(pick) {
             runner.holder = Some((st.tid(), Instant::now()));
+            runner.slice = self.chaos.as_mut().map(Chaos::slice);
             let r = st.resume(Resume::Cont, sig)?;
             self.tasks.insert(r);
         }
         Ok(())
+    }
+
+    /// How long the event loop may wait while threads wait for a token:
+    /// the shortest timeslice in force.
+    pub(super) fn poll_limit(&self) -> Duration {
+        if self.chaos.is_some() {
+            Duration::from_millis(CHAOS_SLICE_MS.0)
+        } else {
+            TIMESLICE
+        }
     }
 
     /// Whether some thread holds a token while others wait for it (then the
@@ -197,7 +267,8 @@ impl Recorder {
         let mut overdue = Vec::new();
         for r in self.runners.values_mut() {
             if let Some((h, since)) = r.holder {
-                if !r.preempting && !r.ready.is_empty() && now.duration_since(since) >= TIMESLICE {
+                let slice = r.slice.unwrap_or(TIMESLICE);
+                if !r.preempting && !r.ready.is_empty() && now.duration_since(since) >= slice {
                     r.preempting = true;
                     overdue.push(h);
                 }
@@ -222,16 +293,21 @@ impl Recorder {
         if !preempted {
             return Ok(Some(st));
         }
-        let rip = st.regs()?.ip();
-        if !self.warned_preempt {
-            self.warned_preempt = true;
-            eprintln!(
-                "reel: warning: thread {tid} ran for {} ms without a syscall while others waited; \
-                 reel preempted it, and replay cannot reproduce that point exactly yet",
-                TIMESLICE.as_millis()
-            );
+        let (st, landmark) = self.place_landmark(st)?;
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            // A signal interruption that this stop answered as well is
+            // asked for again once the thread runs.
+            t.interrupted = false;
         }
-        self.append(&Event::Preempted { tid, rip }, &[])?;
+        let rip = landmark.rip();
+        self.append(
+            &Event::Preempted {
+                tid,
+                rip,
+                landmark: Some(landmark),
+            },
+            &[],
+        )?;
         let runner = self.runners.get_mut(&pid).expect("checked above");
         runner.holder = None;
         runner.preempting = false;

@@ -120,15 +120,25 @@ impl Recorder {
         }
         // A handler would run at whatever instruction the task is at: hold
         // the signal for the task's next syscall.
+        self.hold(tid, sig, st.siginfo_bytes()?);
+        self.resume(st, Resume::Cont, None)
+    }
+
+    /// Holds signal `sig` for task `tid`'s next syscall (or interruption).
+    pub(super) fn hold(&mut self, tid: reel_trace::Tid, sig: i32, siginfo: Vec<u8>) {
         let held = HeldSignal {
             signo: sig,
-            siginfo: st.siginfo_bytes()?,
+            siginfo,
             since: Instant::now(),
         };
         if let Some(t) = self.task_info.get_mut(&tid) {
-            t.held.push_back(held);
+            // A standard signal already pending is not queued twice by the
+            // kernel: neither is it here (a fast timer would pile them up).
+            let standard = sig < libc::SIGRTMIN();
+            if !(standard && t.held.iter().any(|h| h.signo == sig)) {
+                t.held.push_back(held);
+            }
         }
-        self.resume(st, Resume::Cont, None)
     }
 
     /// Records the delivery of `sig` at this stop and delivers it.
@@ -141,6 +151,13 @@ impl Recorder {
             delivery,
             rip: st.regs()?.ip(),
             regs: st.regs()?.to_vec(),
+            landmark: if delivery == SignalDelivery::Interrupted {
+                self.task_info
+                    .get_mut(&st.tid())
+                    .and_then(|t| t.landmark.take())
+            } else {
+                None
+            },
         };
         self.append(&Event::Signal(ev), &[])?;
         self.resume(st, Resume::Cont, Some(sig))
@@ -179,11 +196,14 @@ impl Recorder {
     /// interrupted, so it can be delivered where they are.
     pub(super) fn interrupt_overdue(&mut self) -> Result<()> {
         let now = Instant::now();
+        let tasks = &self.tasks;
         let overdue: Vec<_> = self
             .task_info
             .iter_mut()
-            .filter(|(_, t)| {
-                !t.interrupted
+            .filter(|(tid, t)| {
+                // A task waiting for its turn is interrupted once it runs.
+                tasks.is_running(**tid)
+                    && !t.interrupted
                     && t.held
                         .front()
                         .is_some_and(|h| now.duration_since(h.since) >= HOLD_LIMIT)
@@ -205,10 +225,16 @@ impl Recorder {
         let Some(t) = self.task_info.get_mut(&tid) else {
             return self.resume(st, Resume::Cont, None);
         };
-        if std::mem::take(&mut t.interrupted) {
+        if !std::mem::take(&mut t.interrupted) || t.held.is_empty() {
+            return self.resume(st, Resume::Cont, None);
+        }
+        // The signal goes in at a landmark, which replay finds again.
+        let (st, landmark) = self.place_landmark(st)?;
+        if let Some(t) = self.task_info.get_mut(&tid) {
             if let Some(held) = t.held.pop_front() {
                 let signo = held.signo;
                 t.injecting = Some((held, SignalDelivery::Interrupted));
+                t.landmark = Some(landmark);
                 reel_sys::send_signal(tid, signo)?;
             }
         }

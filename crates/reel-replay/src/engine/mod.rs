@@ -138,6 +138,10 @@ pub struct Engine {
     images: HashMap<Tid, Image>,
     /// A task ran its own code since the last event (a debugger's stop).
     mid_interval: bool,
+    /// What the landmark searches did.
+    stats: landmark::SearchStats,
+    /// Where the last landmark search stopped.
+    last_landmark: Option<reel_trace::Position>,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -178,7 +182,15 @@ impl Engine {
             debug: control::DebugPoints::default(),
             images: HashMap::new(),
             mid_interval: false,
+            stats: Default::default(),
+            last_landmark: None,
         })
+    }
+
+    /// One line on what the landmark searches did, when `REEL_DEBUG` asks
+    /// for it and any ran.
+    pub fn landmark_summary(&self) -> Option<String> {
+        landmark::debug().then(|| self.search_summary()).flatten()
     }
 
     /// How the replay went so far: the initial process's end, the events
@@ -203,6 +215,7 @@ mod check;
 mod control;
 mod exec;
 mod inspect;
+mod landmark;
 mod signal;
 mod space;
 mod syscall;
@@ -444,7 +457,12 @@ impl Engine {
                 args,
                 site,
             } => self.on_syscall_entry(tid, nr, &args, site),
-            Event::Preempted { tid, rip } => {
+            Event::Preempted {
+                tid,
+                landmark: Some(lm),
+                ..
+            } => self.run_to_landmark(tid, &lm, "the preemption"),
+            Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;
                     eprintln!(

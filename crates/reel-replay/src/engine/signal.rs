@@ -32,6 +32,11 @@ impl Engine {
                     self.wait_under_mask(tid, mask, size)?;
                 }
             }
+            SignalDelivery::Interrupted if ev.landmark.is_some() => {
+                let lm = ev.landmark.as_ref().expect("checked");
+                self.run_to_landmark(tid, lm, &expected)?;
+                self.send_recorded(tid, ev.signo)?;
+            }
             SignalDelivery::Interrupted => {
                 if !self.warned_interrupted {
                     self.warned_interrupted = true;
@@ -53,10 +58,11 @@ impl Engine {
                 let ip = st.regs()?.ip();
                 // Signals delivered where they happened to arrive are only
                 // placed between the same two events.
-                let placed_exactly = !matches!(
-                    ev.delivery,
-                    SignalDelivery::DefaultAction | SignalDelivery::Interrupted
-                );
+                let placed_exactly = match ev.delivery {
+                    SignalDelivery::DefaultAction => false,
+                    SignalDelivery::Interrupted => ev.landmark.is_some(),
+                    _ => true,
+                };
                 if placed_exactly && ip != ev.rip {
                     let actual = format!("it arrived at {ip:#x}");
                     self.park(tid, st)?;

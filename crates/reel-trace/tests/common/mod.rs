@@ -122,6 +122,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 delivery: SignalDelivery::Synchronous,
                 rip: 0x4444,
                 regs: vec![1, 2, 3],
+                landmark: None,
             }),
             vec![],
         ),

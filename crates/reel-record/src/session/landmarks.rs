@@ -1,0 +1,40 @@
+//! Landmarks at record time: where reel interrupts a thread that computes
+//! without syscalls (to preempt it, or to deliver a signal), it brings the
+//! thread to an instruction boundary replay can find and records the
+//! thread's full state there (`reel_sys::landmark`).
+
+use super::Recorder;
+use crate::{RecordError, Result};
+use reel_sys::Stopped;
+use reel_trace::Landmark;
+
+impl Recorder {
+    /// Places the interrupted thread `st` at a landmark and returns it with
+    /// the landmark. Signals that arrived meanwhile are held.
+    pub(super) fn place_landmark(&mut self, st: Stopped) -> Result<(Stopped, Landmark)> {
+        let tid = st.tid();
+        let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+        let mem = self
+            .memories
+            .get(&pid)
+            .ok_or_else(|| RecordError::Unsupported {
+                tid,
+                what: "no memory handle for its process".into(),
+            })?;
+        let is_async = |sig, code| !reel_syscalls::is_fault_signal(sig, code);
+        let placed = reel_sys::landmark::place(st, &mut self.tasks, mem, None, &is_async)?;
+        for s in placed.arrived {
+            self.hold(tid, s.signo, s.siginfo);
+        }
+        let state = placed.state;
+        Ok((
+            placed.task,
+            Landmark {
+                regs: state.regs,
+                vector_hash: state.vector_hash,
+                memory_digest: state.memory_digest,
+                words: state.words,
+            },
+        ))
+    }
+}
