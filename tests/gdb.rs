@@ -319,6 +319,53 @@ mod reverse {
     }
 
     #[test]
+    fn watchpoint_in_reverse_stops_at_the_last_write() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break main",
+                "continue",
+                "watch total",
+                "continue",
+                "continue",
+                "continue",
+                "reverse-continue",
+                "print total",
+                "print x",
+            ],
+        );
+        // total goes 0, 1, 5, 14: back from 14, before add(3)'s write.
+        assert_has(&out, "Old value = 14\nNew value = 5");
+        assert_eq!(values(&out), vec!["$1 = 5", "$2 = 3"], "{}", out.describe());
+    }
+
+    #[test]
+    fn watchpoint_in_reverse_stops_at_the_read() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break main",
+                "continue",
+                "watch buf[0]",
+                "continue",
+                "reverse-continue",
+                // In read()'s frame `buf` is its parameter.
+                "up",
+                "print (int)buf[0]",
+                "reverse-continue",
+            ],
+        );
+        assert_has(&out, "New value = 0 '\\000'");
+        assert_eq!(values(&out), vec!["$1 = 0"], "{}", out.describe());
+        // Then further back: the breakpoint at main.
+        assert_has(&out, "Breakpoint 1, main ()");
+    }
+
+    #[test]
     fn reverse_stepi_undoes_stepi() {
         let r = record("counter");
         let mut cmds = vec!["break add", "continue"];
