@@ -366,25 +366,65 @@ mod reverse {
     }
 
     #[test]
-    fn reverse_stepi_undoes_stepi() {
+    fn reverse_step_and_finish_out_of_a_function() {
         let r = record("counter");
-        let mut cmds = vec!["break add", "continue"];
-        for _ in 0..5 {
-            cmds.extend(["print $pc", "stepi"]);
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue",
+                "delete",
+                "next",
+                "reverse-step",
+                "print x",
+                "reverse-finish",
+                "bt 1",
+            ],
+        );
+        assert_eq!(values(&out), vec!["$1 = 2"], "{}", out.describe());
+        assert_has(&out, "#0  0x");
+        assert_has(&out, "in main () at ");
+    }
+
+    #[test]
+    fn reverse_stepi_undoes_stepi() {
+        const N: usize = 100;
+        let r = record("counter");
+        let state = "printf \"STATE %lx %lx %lx %lx %lx\\n\", $pc, $sp, $rax, $rdi, $eflags";
+        let mut cmds = vec!["break add", "continue", "delete"];
+        for _ in 0..N {
+            cmds.extend([state, "stepi"]);
         }
-        for _ in 0..5 {
-            cmds.extend(["reverse-stepi", "print $pc"]);
+        cmds.push(state);
+        for _ in 0..N {
+            cmds.extend(["reverse-stepi", state]);
         }
-        let out = replay_gdb(&r, &[], &cmds);
-        let v: Vec<String> = values(&out)
-            .into_iter()
-            .map(|l| l.split_once(" = ").unwrap().1.to_string())
+        // A command file: this many -ex arguments are not all run.
+        let script = r.sb.path().join("steps.gdb");
+        std::fs::write(&script, cmds.join("\n") + "\n").unwrap();
+        let script = script.to_string_lossy().into_owned();
+        let mut c = r.sb.reel();
+        c.arg("replay")
+            .arg(&r.trace)
+            .args(["--", "-batch", "-nx", "-x", &script]);
+        let out = run(&mut c, None);
+        let states: Vec<String> = out
+            .stdout_str()
+            .lines()
+            // gdb's stdout and stderr may share a line.
+            .filter_map(|l| l.find("STATE ").map(|i| l[i..].to_string()))
             .collect();
-        assert_eq!(v.len(), 10, "{}", out.describe());
-        let forward: Vec<&String> = v[..5].iter().collect();
-        let mut back: Vec<&String> = v[5..].iter().collect();
+        // (The command line is long: show only what gdb said.)
+        let said = || format!("{}\n{}", tail(&out.stdout, 40), tail(&out.stderr, 20));
+        assert_eq!(states.len(), 2 * N + 1, "{}", said());
+        let forward = &states[..=N];
+        let mut back: Vec<String> = states[N + 1..].to_vec();
         back.reverse();
-        assert_eq!(forward, back, "{}", out.describe());
+        assert_eq!(&forward[..N], &back[..], "{}", said());
+        // And it went somewhere: not all steps stayed at one instruction.
+        assert_ne!(forward[0], forward[N], "{}", said());
     }
 }
 
