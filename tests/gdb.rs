@@ -8,6 +8,7 @@
 //!   writes refused.
 //! - `reverse::*`: reverse-continue to the previous hit, also across
 //!   threads and from the end of the trace; reverse-stepi undoes stepi.
+//! - `divergence::*`: a replay that diverges says so and ends the history.
 //! - `bad_input::*`: a bad event number, a port in use, gdb missing.
 
 mod common;
@@ -425,6 +426,49 @@ mod reverse {
         assert_eq!(&forward[..N], &back[..], "{}", said());
         // And it went somewhere: not all steps stayed at one instruction.
         assert_ne!(forward[0], forward[N], "{}", said());
+    }
+}
+
+mod divergence {
+    use super::*;
+
+    /// Changes `read(fd, buf, 15)` into `read(fd, buf, 14)` in the trace's
+    /// snapshot of the program (a new file renamed over it: the snapshot
+    /// may be a hard link to the compiled binary).
+    fn damage_read_length(r: &Recorded) {
+        let bin = std::fs::read(&r.bin).unwrap();
+        let files = r.trace.join("files");
+        let snap = std::fs::read_dir(&files)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| std::fs::read(p).map(|b| b == bin).unwrap_or(false))
+            .expect("the trace has a snapshot of the program");
+        // mov $0xf,%edx; lea ...(%rip),%rsi
+        let pat = [0xba, 0x0f, 0, 0, 0, 0x48, 0x8d, 0x35];
+        let at = bin
+            .windows(pat.len())
+            .position(|w| w == pat)
+            .expect("read's length in the code");
+        let mut changed = bin.clone();
+        changed[at + 1] = 0x0e;
+        let tmp = files.join("damaged");
+        std::fs::write(&tmp, &changed).unwrap();
+        std::fs::rename(&tmp, &snap).unwrap();
+    }
+
+    #[test]
+    fn divergence_is_reported_and_ends_the_history() {
+        let r = record("counter");
+        damage_read_length(&r);
+        let out = replay_gdb(&r, &[], &["continue", "continue", "monitor when"]);
+        assert_has(&out, "diverged at event");
+        assert_has(&out, "the replay stops here");
+        assert_has(&out, "No more reverse-execution history.");
+        assert!(
+            !out.stdout_str().contains("EXIT-SUCCESS"),
+            "the replay went on:\n{}",
+            out.describe()
+        );
     }
 }
 
