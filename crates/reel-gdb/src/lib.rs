@@ -9,6 +9,7 @@
 mod regs;
 mod target;
 
+use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, MultiThreadStopReason};
 use reel_replay::Timeline;
 use std::net::TcpStream;
@@ -37,20 +38,29 @@ impl run_blocking::BlockingEventLoop for EventLoop {
     #[allow(clippy::type_complexity)]
     fn wait_for_stop_reason(
         target: &mut ReplayTarget,
-        _conn: &mut TcpStream,
+        conn: &mut TcpStream,
     ) -> Result<
         run_blocking::Event<MultiThreadStopReason<u64>>,
         run_blocking::WaitForStopReasonError<String, std::io::Error>,
     > {
-        Ok(run_blocking::Event::TargetStopped(target.run()))
+        let mut incoming = || conn.peek().map(|b| b.is_some()).unwrap_or(true);
+        match target.run(&mut incoming) {
+            Some(stop) => Ok(run_blocking::Event::TargetStopped(stop)),
+            None => {
+                let byte = conn
+                    .read()
+                    .map_err(run_blocking::WaitForStopReasonError::Connection)?;
+                Ok(run_blocking::Event::IncomingData(byte))
+            }
+        }
     }
 
     fn on_interrupt(
-        _target: &mut ReplayTarget,
+        target: &mut ReplayTarget,
     ) -> Result<Option<MultiThreadStopReason<u64>>, String> {
-        // The replay runs inside wait_for_stop_reason, so it is already
-        // stopped whenever gdb's interrupt is read.
-        Ok(None)
+        // The replay runs only inside wait_for_stop_reason: it stands at an
+        // event boundary now.
+        Ok(target.interrupt_stop())
     }
 }
 

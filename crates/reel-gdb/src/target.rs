@@ -53,6 +53,9 @@ fn gdb_tid(tid: Tid) -> Option<GdbTid> {
     GdbTid::new(usize::try_from(tid).ok()?)
 }
 
+/// How many events a continue replays between looks for gdb's ^C.
+const POLL_EVENTS: u64 = 200;
+
 /// The message for anything that would change the recorded execution.
 const READ_ONLY: &str =
     "reel: the replay is read-only: writing registers or memory would change the recorded execution";
@@ -90,18 +93,24 @@ impl ReplayTarget {
         }
     }
 
-    /// Runs the engine as the last resume asked, until a stop gdb must see.
-    pub(crate) fn run(&mut self) -> MultiThreadStopReason<u64> {
+    /// Runs the engine as the last resume asked, until a stop gdb must see;
+    /// None when `interrupted` says gdb sent something meanwhile (looked at
+    /// every [`POLL_EVENTS`] events of a continue).
+    pub(crate) fn run(
+        &mut self,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Option<MultiThreadStopReason<u64>> {
         if self.broken.is_some() {
-            return self.end_stop();
+            return Some(self.end_stop());
         }
-        let c = Constraints {
-            step: self.step_tid(),
-            until_event: None,
-            signals: true,
-            hold_end: true,
-        };
         loop {
+            let chunked = self.action == Action::Continue;
+            let c = Constraints {
+                step: self.step_tid(),
+                until_event: chunked.then(|| self.engine().event() + POLL_EVENTS),
+                signals: true,
+                hold_end: true,
+            };
             let res = match self.action {
                 Action::Continue | Action::Step(_) => self.timeline.resume(&c),
                 Action::ReverseContinue => self.timeline.reverse_continue(),
@@ -114,13 +123,28 @@ impl ReplayTarget {
                     let msg = format!("reel: {e}; the replay stops here");
                     eprintln!("{msg}");
                     self.broken = Some(msg);
-                    return self.end_stop();
+                    return Some(self.end_stop());
                 }
             };
+            if chunked && matches!(stop, Stop::Event { .. }) {
+                if interrupted() {
+                    return None;
+                }
+                continue;
+            }
             if let Some(r) = self.translate(&stop) {
-                return r;
+                return Some(r);
             }
         }
+    }
+
+    /// The stop gdb sees after its interrupt (^C).
+    pub(crate) fn interrupt_stop(&mut self) -> Option<MultiThreadStopReason<u64>> {
+        self.focus = self.engine().current_tid();
+        Some(MultiThreadStopReason::SignalWithThread {
+            tid: gdb_tid(self.shown_tid()?)?,
+            signal: Signal::SIGINT,
+        })
     }
 
     /// gdb's stop for an engine stop (None: keep going).

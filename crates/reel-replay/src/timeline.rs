@@ -213,7 +213,8 @@ impl Timeline {
 
     /// Replays one move; `extra` points are also set (their stops do not
     /// count). Returns the stops of a continue, each with the number of
-    /// stops of all its points so far; the last one ends the move.
+    /// stops of all its points so far (the last one ends the move); for
+    /// steps, where `extra`'s points would have stopped, with the step count.
     fn replay_move(&mut self, m: &Move, extra: Option<&Points>) -> Result<Vec<(Stop, u64)>> {
         let go = Constraints {
             hold_end: true,
@@ -244,8 +245,18 @@ impl Timeline {
                     step: Some(*tid),
                     ..go
                 };
-                for _ in 0..*count {
-                    self.engine.step(&step)?;
+                for j in 1..=*count {
+                    let s = self.engine.step(&step)?;
+                    let Some(extra) = extra else { continue };
+                    // What a continue would have stopped at, passed by steps.
+                    if matches!(s, Stop::Watch { .. }) {
+                        seen.push((s, j));
+                    } else if let Ok(r) = self.engine.regs(*tid) {
+                        if extra.breakpoints.contains(&r.ip()) {
+                            let addr = r.ip();
+                            seen.push((Stop::Breakpoint { tid: *tid, addr }, j));
+                        }
+                    }
                 }
             }
         }
@@ -301,7 +312,11 @@ impl Timeline {
                 m
             };
             if ev == here.event && self.engine.at_boundary() && here.moves.is_empty() {
-                break; // that is here
+                // That is here: only a write seen here is still behind us.
+                if matches!(s, Stop::Watch { .. }) {
+                    last = Some((mark, s));
+                }
+                break;
             }
             last = Some((mark, s));
         }
@@ -310,25 +325,56 @@ impl Timeline {
         let n = here.moves.len();
         for (i, m) in here.moves.iter().enumerate() {
             let stops = self.replay_move(m, Some(&user))?;
-            if let Move::Continue { points, .. } = m {
-                let all = points.union(&user);
-                for (j, (s, any)) in stops.iter().enumerate() {
-                    if i + 1 == n && j + 1 == stops.len() {
-                        break; // that is here
+            match m {
+                Move::Continue { points, .. } => {
+                    let all = points.union(&user);
+                    for (j, (s, any)) in stops.iter().enumerate() {
+                        let is_here = i + 1 == n && j + 1 == stops.len();
+                        if is_here && !matches!(s, Stop::Watch { .. }) {
+                            break;
+                        }
+                        if user.caused(s) {
+                            let mut at = prefix.clone();
+                            at.push(Move::Continue {
+                                points: all.clone(),
+                                stops: *any,
+                            });
+                            last = Some((at, s.clone()));
+                        }
                     }
-                    if user.caused(s) {
-                        let mut at = prefix.clone();
-                        at.push(Move::Continue {
-                            points: all.clone(),
-                            stops: *any,
-                        });
-                        last = Some((at, s.clone()));
+                }
+                Move::Step { tid, count } => {
+                    for (s, j) in stops {
+                        let is_here = i + 1 == n && j == *count;
+                        if is_here && !matches!(s, Stop::Watch { .. }) {
+                            break;
+                        }
+                        if user.caused(&s) {
+                            let mut at = prefix.clone();
+                            at.push(Move::Step {
+                                tid: *tid,
+                                count: j,
+                            });
+                            last = Some((at, s));
+                        }
                     }
                 }
             }
             prefix.push(m.clone());
         }
         match last {
+            // A watchpoint traps after the access: going backwards, stop
+            // before it, at the instruction (or syscall) that made it.
+            Some((mark, stop @ Stop::Watch { tid, .. })) => {
+                self.seek(&mark)?;
+                if self.reverse_step(tid).is_err() {
+                    // Stay after it, as a plain stop: reported as the
+                    // watchpoint again, gdb would see no change and go on.
+                    self.seek(&mark)?;
+                    return Ok(Stop::Stepped { tid });
+                }
+                Ok(stop)
+            }
             Some((mark, stop)) => {
                 self.seek(&mark)?;
                 Ok(stop)
@@ -354,7 +400,7 @@ impl Timeline {
             }
         }
         // Step from the boundary before here until here comes again.
-        let target = self.engine.regs(tid)?.to_vec();
+        let target = self.engine.regs(tid)?;
         let here = self.here.clone();
         let from = if here.moves.is_empty() {
             here.event.saturating_sub(1)
@@ -381,7 +427,7 @@ impl Timeline {
             }
             let same = ev == here.event
                 && self.engine.threads().contains(&tid)
-                && self.engine.regs(tid)?.to_vec() == target;
+                && same_state(&self.engine.regs(tid)?, &target);
             if same {
                 let mut m = Mark::boundary(from);
                 if k > 1 {
@@ -395,4 +441,36 @@ impl Timeline {
         self.seek(&here)?;
         Err(self.lost("the previous instruction".into()))
     }
+}
+
+/// Whether two register sets are the same program state: the trap and
+/// resume flags differ with how the task was stopped (a single-step or
+/// not), in eflags and in r11, where `syscall` copies them.
+fn same_state(a: &reel_sys::Regs, b: &reel_sys::Regs) -> bool {
+    const TF_RF: u64 = 0x100 | 0x1_0000;
+    let key = |r: &reel_sys::Regs| {
+        let r = r.raw();
+        [
+            r.eflags & !TF_RF,
+            r.rip,
+            r.rsp,
+            r.rax,
+            r.rbx,
+            r.rcx,
+            r.rdx,
+            r.rsi,
+            r.rdi,
+            r.rbp,
+            r.r8,
+            r.r9,
+            r.r10,
+            r.r11 & !TF_RF,
+            r.r12,
+            r.r13,
+            r.r14,
+            r.r15,
+            r.fs_base,
+        ]
+    };
+    key(a) == key(b)
 }

@@ -304,6 +304,12 @@ impl TaskSet {
         }
     }
 
+    /// Like [`TaskSet::wait`], but returns `None` at once when no report is
+    /// ready.
+    pub fn try_wait(&mut self, only: Option<i32>) -> Result<Option<Waited>> {
+        self.wait_flags(only, libc::WNOHANG)
+    }
+
     /// Like [`TaskSet::wait`] for any task, but returns `None` when a signal
     /// to reel interrupted the wait (see `fs::catch_termination_signals`).
     pub fn wait_interruptible(&mut self) -> Result<Option<Waited>> {

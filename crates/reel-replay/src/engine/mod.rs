@@ -235,13 +235,33 @@ impl Engine {
             let _ = reel_sys::send_signal(real, libc::SIGKILL);
         }
         // Collect the dead so they do not linger as zombies; task by task,
-        // since reel's other children (a debugger) are not the engine's.
-        for real in live {
-            while let Ok(Waited::Stopped(st)) = self.tasks.wait(Some(real)) {
-                match st.resume(Resume::Cont, None) {
-                    Ok(r) => self.tasks.insert(r),
-                    Err(_) => break,
+        // since reel's other children (a debugger) are not the engine's, and
+        // without blocking on one: a thread-group leader is reported only
+        // after its other threads.
+        let mut live = live;
+        while !live.is_empty() {
+            let mut progress = false;
+            let mut i = 0;
+            while i < live.len() {
+                match self.tasks.try_wait(Some(live[i])) {
+                    Ok(None) => i += 1,
+                    Ok(Some(Waited::Stopped(st))) => {
+                        progress = true;
+                        match st.resume(Resume::Cont, None) {
+                            Ok(r) => self.tasks.insert(r),
+                            Err(_) => {
+                                live.swap_remove(i);
+                            }
+                        }
+                    }
+                    Ok(Some(_)) | Err(_) => {
+                        progress = true;
+                        live.swap_remove(i);
+                    }
                 }
+            }
+            if !progress {
+                std::thread::sleep(std::time::Duration::from_micros(200));
             }
         }
     }

@@ -1,0 +1,538 @@
+//! `reel replay` under the real gdb, in batch mode, against replays of the
+//! small programs of `tests/programs/gdb/` (built with `-g`).
+//!
+//! - `programs::*`: each program also passes the record/replay check.
+//! - `forward::*`: breakpoint hits and values equal a native gdb session;
+//!   a watchpoint fires for the kernel's write of an emulated `read()`;
+//!   stepi; threads; the end of the trace; `monitor when`/`goto`; gdb/MI;
+//!   writes refused.
+//! - `reverse::*`: reverse-continue to the previous hit, also across
+//!   threads and from the end of the trace; reverse-stepi undoes stepi.
+//! - `divergence::*`: a replay that diverges says so and ends the history.
+//! - `bad_input::*`: a bad event number, a port in use, gdb missing.
+
+mod common;
+
+use common::case::*;
+use common::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn every_program_has_a_test() {
+    assert_programs_listed("gdb", &["counter", "threads"]);
+}
+
+mod programs {
+    #[test]
+    fn counter() {
+        super::run_program("gdb/counter");
+    }
+
+    #[test]
+    fn threads() {
+        super::run_program("gdb/threads");
+    }
+}
+
+/// A program compiled, and recorded into a sandbox.
+struct Recorded {
+    sb: Sandbox,
+    trace: PathBuf,
+    bin: String,
+    _prog: Compiled,
+}
+
+fn record(name: &str) -> Recorded {
+    let prog = compile_program(&format!("gdb/{name}"));
+    let sb = Sandbox::new(&format!("gdb-{name}"));
+    let trace = sb.path().join("trace");
+    let out = sb.record(&trace, false, &prog.argv, None);
+    assert_eq!(out.status, 0, "record failed:\n{}", out.describe());
+    Recorded {
+        sb,
+        bin: prog.argv[0].clone(),
+        trace,
+        _prog: prog,
+    }
+}
+
+fn ex_args(cmds: &[&str]) -> Vec<String> {
+    let mut v = vec!["-batch".to_string(), "-nx".to_string()];
+    for c in cmds {
+        v.push("-ex".into());
+        v.push(c.to_string());
+    }
+    v
+}
+
+/// `reel replay TRACE -- -batch -nx -ex CMD...`.
+fn replay_gdb(r: &Recorded, extra: &[&str], cmds: &[&str]) -> Output {
+    let mut c = r.sb.reel();
+    c.arg("replay").args(extra).arg(&r.trace).arg("--");
+    c.args(ex_args(cmds));
+    run(&mut c, None)
+}
+
+/// The same commands in a native gdb session of the program.
+fn native_gdb(bin: &str, cmds: &[&str]) -> Output {
+    let mut c = Command::new("gdb");
+    c.args(ex_args(cmds)).arg(bin);
+    run(&mut c, None)
+}
+
+/// gdb's value lines (`$1 = 3`).
+fn values(out: &Output) -> Vec<String> {
+    out.stdout_str()
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn assert_has(out: &Output, needle: &str) {
+    assert!(
+        out.stdout_str().contains(needle) || out.stderr_str().contains(needle),
+        "expected {needle:?} in gdb's output:\n{}",
+        out.describe()
+    );
+}
+
+/// `print x; continue` four times after `break add`.
+fn four_hits(first: &str) -> Vec<&str> {
+    let mut v = vec!["break add", first];
+    for _ in 0..4 {
+        v.extend(["print x", "print total", "continue"]);
+    }
+    v
+}
+
+mod forward {
+    use super::*;
+
+    #[test]
+    fn breakpoint_values_equal_native() {
+        let r = record("counter");
+        let native = native_gdb(&r.bin, &four_hits("run"));
+        let replay = replay_gdb(&r, &[], &four_hits("continue"));
+        let want = values(&native);
+        assert_eq!(want.len(), 8, "native gdb:\n{}", native.describe());
+        assert_eq!(values(&replay), want, "replay:\n{}", replay.describe());
+        assert_eq!(replay.status, 0, "{}", replay.describe());
+    }
+
+    #[test]
+    fn watchpoint_fires_for_emulated_read() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &["break main", "continue", "watch buf[0]", "continue", "bt 1"],
+        );
+        assert_has(&out, "Old value = 0 '\\000'");
+        // argv[0] is the absolute path of the program.
+        assert_has(&out, "New value = 47 '/'");
+        assert_has(&out, "read");
+    }
+
+    #[test]
+    fn stepi_and_registers() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "print $pc == add",
+                "stepi",
+                "print $pc == add",
+                "print $rdi",
+                "info registers xmm0",
+            ],
+        );
+        let v = values(&out);
+        assert_eq!(v.len(), 3, "{}", out.describe());
+        assert_eq!(v[0], "$1 = 1", "{}", out.describe());
+        assert_eq!(v[1], "$2 = 0", "{}", out.describe());
+        assert_eq!(v[2], "$3 = 1", "{}", out.describe());
+        assert_has(&out, "xmm0");
+    }
+
+    #[test]
+    fn threads_are_listed() {
+        let r = record("threads");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &["break work", "continue", "info threads", "print id"],
+        );
+        let text = out.stdout_str();
+        let threads = text.lines().filter(|l| l.contains("Thread 1.")).count();
+        assert!(threads >= 2, "two threads listed:\n{}", out.describe());
+        assert_eq!(values(&out), vec!["$1 = 0"], "{}", out.describe());
+    }
+
+    #[test]
+    fn end_of_trace_is_end_of_history() {
+        let r = record("counter");
+        let out = replay_gdb(&r, &[], &["continue", "info threads", "monitor when"]);
+        assert_has(&out, "No more reverse-execution history.");
+        assert!(
+            !out.stdout_str().contains("exited normally"),
+            "{}",
+            out.describe()
+        );
+        assert_has(&out, "Current event: ");
+    }
+
+    #[test]
+    fn monitor_when_and_goto() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "monitor when",
+                "monitor goto 6",
+                "monitor when",
+                "monitor goto 3",
+                "monitor when",
+            ],
+        );
+        let text = out.stdout_str() + &out.stderr_str();
+        let whens: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("Current event:"))
+            .collect();
+        assert_eq!(
+            whens,
+            [
+                "Current event: 1",
+                "Current event: 6",
+                "Current event: 6",
+                "Current event: 3",
+                "Current event: 3"
+            ],
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
+    fn goto_starts_at_an_event() {
+        let r = record("counter");
+        let out = replay_gdb(&r, &["-g", "5"], &["monitor when"]);
+        assert_has(&out, "Current event: 5");
+    }
+
+    #[test]
+    fn mi_reports_stopped_records() {
+        let r = record("counter");
+        let mut c = r.sb.reel();
+        c.arg("replay").arg(&r.trace).arg("--").args([
+            "-i=mi",
+            "-batch",
+            "-nx",
+            "-ex",
+            "break add",
+            "-ex",
+            "continue",
+        ]);
+        let out = run(&mut c, None);
+        assert_has(&out, "*stopped,reason=\"breakpoint-hit\"");
+    }
+
+    #[test]
+    fn writes_are_refused_and_change_nothing() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "set var total = 1000",
+                "continue",
+                "print total",
+            ],
+        );
+        assert_has(&out, "the replay is read-only");
+        // total after add(1) is 1: the write did not happen.
+        assert_eq!(values(&out), vec!["$1 = 1"], "{}", out.describe());
+    }
+}
+
+mod reverse {
+    use super::*;
+
+    #[test]
+    fn reverse_continue_to_previous_hit() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue",
+                "continue",
+                "print x",
+                "reverse-continue",
+                "print x",
+                "reverse-continue",
+                "print x",
+                "reverse-continue",
+            ],
+        );
+        let v = values(&out);
+        assert_eq!(v, vec!["$1 = 3", "$2 = 2", "$3 = 1"], "{}", out.describe());
+        assert_has(&out, "No more reverse-execution history.");
+    }
+
+    #[test]
+    fn reverse_from_the_end_of_trace() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &["continue", "break add", "reverse-continue", "print x"],
+        );
+        assert_eq!(values(&out), vec!["$1 = 10"], "{}", out.describe());
+    }
+
+    #[test]
+    fn reverse_continue_across_threads() {
+        let r = record("threads");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "continue",
+                "print id",
+                "reverse-continue",
+                "print id",
+            ],
+        );
+        assert_eq!(values(&out), vec!["$1 = 1", "$2 = 0"], "{}", out.describe());
+    }
+
+    #[test]
+    fn watchpoint_in_reverse_stops_at_the_last_write() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break main",
+                "continue",
+                "watch total",
+                "continue",
+                "continue",
+                "continue",
+                "reverse-continue",
+                "print total",
+                "print x",
+            ],
+        );
+        // total goes 0, 1, 5, 14: back from 14, before add(3)'s write.
+        assert_has(&out, "Old value = 14\nNew value = 5");
+        assert_eq!(values(&out), vec!["$1 = 5", "$2 = 3"], "{}", out.describe());
+    }
+
+    #[test]
+    fn watchpoint_in_reverse_stops_at_the_read() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break main",
+                "continue",
+                "watch buf[0]",
+                "continue",
+                "reverse-continue",
+                // In read()'s frame `buf` is its parameter.
+                "up",
+                "print (int)buf[0]",
+                "reverse-continue",
+            ],
+        );
+        assert_has(&out, "New value = 0 '\\000'");
+        assert_eq!(values(&out), vec!["$1 = 0"], "{}", out.describe());
+        // Then further back: the breakpoint at main.
+        assert_has(&out, "Breakpoint 1, main ()");
+    }
+
+    #[test]
+    fn reverse_step_and_finish_out_of_a_function() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue",
+                "delete",
+                "next",
+                "reverse-step",
+                "print x",
+                "reverse-finish",
+                "bt 1",
+            ],
+        );
+        assert_eq!(values(&out), vec!["$1 = 2"], "{}", out.describe());
+        assert_has(&out, "#0  0x");
+        assert_has(&out, "in main () at ");
+    }
+
+    #[test]
+    fn reverse_stepi_undoes_stepi() {
+        const N: usize = 100;
+        let r = record("counter");
+        let state = "printf \"STATE %lx %lx %lx %lx %lx\\n\", $pc, $sp, $rax, $rdi, $eflags";
+        let mut cmds = vec!["break add", "continue", "delete"];
+        for _ in 0..N {
+            cmds.extend([state, "stepi"]);
+        }
+        cmds.push(state);
+        for _ in 0..N {
+            cmds.extend(["reverse-stepi", state]);
+        }
+        // A command file: this many -ex arguments are not all run.
+        let script = r.sb.path().join("steps.gdb");
+        std::fs::write(&script, cmds.join("\n") + "\n").unwrap();
+        let script = script.to_string_lossy().into_owned();
+        let mut c = r.sb.reel();
+        c.arg("replay")
+            .arg(&r.trace)
+            .args(["--", "-batch", "-nx", "-x", &script]);
+        let out = run(&mut c, None);
+        let states: Vec<String> = out
+            .stdout_str()
+            .lines()
+            // gdb's stdout and stderr may share a line.
+            .filter_map(|l| l.find("STATE ").map(|i| l[i..].to_string()))
+            .collect();
+        // (The command line is long: show only what gdb said.)
+        let said = || format!("{}\n{}", tail(&out.stdout, 40), tail(&out.stderr, 20));
+        assert_eq!(states.len(), 2 * N + 1, "{}", said());
+        let forward = &states[..=N];
+        let mut back: Vec<String> = states[N + 1..].to_vec();
+        back.reverse();
+        assert_eq!(&forward[..N], &back[..], "{}", said());
+        // And it went somewhere: not all steps stayed at one instruction.
+        assert_ne!(forward[0], forward[N], "{}", said());
+    }
+}
+
+mod divergence {
+    use super::*;
+
+    /// Changes `read(fd, buf, 15)` into `read(fd, buf, 14)` in the trace's
+    /// snapshot of the program (a new file renamed over it: the snapshot
+    /// may be a hard link to the compiled binary).
+    fn damage_read_length(r: &Recorded) {
+        let bin = std::fs::read(&r.bin).unwrap();
+        let files = r.trace.join("files");
+        let snap = std::fs::read_dir(&files)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| std::fs::read(p).map(|b| b == bin).unwrap_or(false))
+            .expect("the trace has a snapshot of the program");
+        // mov $0xf,%edx; lea ...(%rip),%rsi
+        let pat = [0xba, 0x0f, 0, 0, 0, 0x48, 0x8d, 0x35];
+        let at = bin
+            .windows(pat.len())
+            .position(|w| w == pat)
+            .expect("read's length in the code");
+        let mut changed = bin.clone();
+        changed[at + 1] = 0x0e;
+        let tmp = files.join("damaged");
+        std::fs::write(&tmp, &changed).unwrap();
+        std::fs::rename(&tmp, &snap).unwrap();
+    }
+
+    #[test]
+    fn divergence_is_reported_and_ends_the_history() {
+        let r = record("counter");
+        damage_read_length(&r);
+        let out = replay_gdb(&r, &[], &["continue", "continue", "monitor when"]);
+        assert_has(&out, "diverged at event");
+        assert_has(&out, "the replay stops here");
+        assert_has(&out, "No more reverse-execution history.");
+        assert!(
+            !out.stdout_str().contains("EXIT-SUCCESS"),
+            "the replay went on:\n{}",
+            out.describe()
+        );
+    }
+}
+
+mod bad_input {
+    use super::*;
+
+    fn assert_one_line(out: &Output, needle: &str) {
+        assert_eq!(out.status, 125, "{}", out.describe());
+        let err = out.stderr_str();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "one line:\n{}", out.describe());
+        assert!(
+            lines[0].starts_with("reel: ") && lines[0].contains(needle),
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
+    fn event_beyond_the_trace() {
+        let r = record("counter");
+        let out = run(
+            r.sb.reel()
+                .args(["replay", "-g", "999999"])
+                .arg(&r.trace)
+                .args(["--", "-batch"]),
+            None,
+        );
+        assert_one_line(&out, "beyond the end of the trace");
+        let out = run(
+            r.sb.reel()
+                .args(["replay", "-g", "0"])
+                .arg(&r.trace)
+                .args(["--", "-batch"]),
+            None,
+        );
+        assert_one_line(&out, "bad event number 0");
+    }
+
+    #[test]
+    fn port_in_use() {
+        let r = record("counter");
+        let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port().to_string();
+        let out = run(
+            r.sb.reel().args(["replay", "-s", &port]).arg(&r.trace),
+            None,
+        );
+        assert_one_line(&out, &format!("cannot listen on port {port}"));
+    }
+
+    #[test]
+    fn gdb_missing() {
+        let r = record("counter");
+        let empty = r.sb.path().join("empty-path");
+        std::fs::create_dir_all(&empty).unwrap();
+        let out = run(
+            r.sb.reel()
+                .env("PATH", &empty)
+                .arg("replay")
+                .arg(&r.trace)
+                .args(["--", "-batch"]),
+            None,
+        );
+        assert_one_line(&out, "gdb is not installed");
+    }
+}
