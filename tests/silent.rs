@@ -401,3 +401,57 @@ fn ptrace_in_the_recording_is_named() {
         rec.describe()
     );
 }
+
+/// No false alarms: `record --checksum` of a four-thread racy counter
+/// replays (digests are taken only where no other thread can be writing).
+#[test]
+fn checksum_of_a_threaded_program_replays() {
+    let sb = Sandbox::new("silent-checksum-threads");
+    let prog = program(&sb, "threads", "racy_counter");
+    let (trace, rec) = record(&sb, "orig", true, &[s(&prog)]);
+    assert!(
+        records(&trace)
+            .iter()
+            .any(|r| matches!(&r.event, Event::Syscall(s) if s.checksum.is_some())),
+        "no checksum recorded at all"
+    );
+    let out = sb.replay(&trace);
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+}
+
+/// No false alarms: node with a timer (a thread pool, clock_gettime calls
+/// whose unused registers differ) records and replays, with and without
+/// `--checksum`. Skipped when node is not installed.
+#[test]
+fn node_with_a_timer_replays() {
+    let Some(node) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("node"))
+            .find(|n| n.is_file())
+    }) else {
+        eprintln!("skipped: node is not installed");
+        return;
+    };
+    let sb = Sandbox::new("silent-node");
+    for checksum in [false, true] {
+        let argv = [
+            s(&node),
+            "-e".into(),
+            "setTimeout(()=>console.log(1),10)".into(),
+        ];
+        let (trace, rec) = record(&sb, &format!("t{checksum}"), checksum, &argv);
+        assert_eq!(rec.stdout_str(), "1\n", "{}", rec.describe());
+        let out = sb.replay(&trace);
+        assert_eq!(
+            (out.status, out.stdout_str()),
+            (0, "1\n".into()),
+            "{}",
+            out.describe()
+        );
+    }
+}
