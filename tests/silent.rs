@@ -455,3 +455,49 @@ fn node_with_a_timer_replays() {
         );
     }
 }
+
+/// A thread's recorded entry into a blocking call (`SyscallEntry`) is
+/// checked on the arguments the call takes, like the call itself.
+#[test]
+fn edited_syscall_entry_argument_diverges() {
+    let sb = Sandbox::new("silent-entry");
+    let prog = program(&sb, "threads", "condvar_pingpong");
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog)]);
+    let entry = records(&trace)
+        .iter()
+        .find(|r| matches!(&r.event, Event::SyscallEntry { .. }))
+        .expect("a SyscallEntry event")
+        .number;
+    let edited = sb.path().join("edited");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == entry {
+            if let Event::SyscallEntry { args, .. } = &mut r.event {
+                args[0] ^= 0x40;
+            }
+        }
+    });
+    let line = divergence_at(&sb.replay(&edited), entry);
+    assert!(line.contains(" rdi="), "{line}");
+}
+
+/// The results of executed calls the table does not compare as they are:
+/// `set_tid_address` must return the replayed task's tid in place of the
+/// recorded one.
+#[test]
+fn edited_set_tid_address_result_diverges() {
+    let sb = Sandbox::new("silent-set-tid");
+    let prog = program(&sb, "silent", "reexec");
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog)]);
+    let nr = reel_syscalls::by_name("set_tid_address").unwrap().nr;
+    let call = nth_call(&records(&trace), nr, 0);
+    let edited = sb.path().join("edited");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == call {
+            if let Event::Syscall(s) = &mut r.event {
+                s.result += 1;
+            }
+        }
+    });
+    let line = divergence_at(&sb.replay(&edited), call);
+    assert!(line.contains("set_tid_address"), "{line}");
+}
