@@ -501,3 +501,26 @@ fn edited_set_tid_address_result_diverges() {
     let line = divergence_at(&sb.replay(&edited), call);
     assert!(line.contains("set_tid_address"), "{line}");
 }
+
+/// Signals that arrive while reel maps its private pages again after an
+/// exec (an interval timer survives exec) are held back and delivered
+/// afterwards, not a reason to give up the recording.
+#[test]
+fn timer_signals_during_exec_are_recorded() {
+    let sb = Sandbox::new("silent-timer-exec");
+    let prog = program(&sb, "silent", "timer_exec");
+    let (trace, rec) = record(&sb, "orig", false, &[s(&prog)]);
+    assert_eq!(
+        rec.stdout_str(),
+        "failed children: 0\n",
+        "{}",
+        rec.describe()
+    );
+    let out = sb.replay(&trace);
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+}
