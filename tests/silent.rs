@@ -524,3 +524,35 @@ fn timer_signals_during_exec_are_recorded() {
         out.describe()
     );
 }
+
+/// Bytes sent to a socket (sendto, sendmsg) are checked too: an edited
+/// read changes them, and the first send of changed bytes diverges.
+#[test]
+fn bytes_sent_to_a_socket_are_checked() {
+    let sb = Sandbox::new("silent-send");
+    let prog = program(&sb, "silent", "send");
+    let input = sb.path().join("input");
+    std::fs::write(&input, b"0123456789").unwrap();
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog), s(&input)]);
+    let recs = records(&trace);
+    let read = recs
+        .iter()
+        .find(|r| {
+            matches!(&r.event, Event::Syscall(s) if s.nr == SYS_READ)
+                && r.data.starts_with(b"01234")
+        })
+        .expect("the read of the input")
+        .number;
+    let sendto = reel_syscalls::by_name("sendto").unwrap().nr;
+    let sendmsg = reel_syscalls::by_name("sendmsg").unwrap().nr;
+    for (byte, nr) in [(0, sendto), (7, sendmsg)] {
+        let edited = sb.path().join(format!("edited-{byte}"));
+        rewrite_trace(&trace, &edited, |r| {
+            if r.number == read {
+                r.data[byte] = b'X';
+            }
+        });
+        let line = divergence_at(&sb.replay(&edited), nth_call(&recs, nr, 0));
+        assert!(line.contains("hash"), "{line}");
+    }
+}
