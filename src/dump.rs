@@ -141,10 +141,10 @@ fn to_text(n: u64, event: &Event) -> String {
             landmark_text(s.landmark.as_ref())
         ),
         Event::Exit { tid, kind } => format!("{n:>6} [{tid}] exit {kind:?}"),
-        Event::SyscallEntry { tid, nr, .. } => {
+        Event::SyscallEntry { tid, nr, args, .. } => {
             format!(
                 "{n:>6} [{tid}] enters {} (others run meanwhile)",
-                reel_syscalls::name(*nr)
+                reel_syscalls::format_call(*nr, args)
             )
         }
         Event::Preempted { tid, rip, landmark } => format!(
@@ -191,6 +191,7 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "mapped_file": s.mapped_file.as_ref().map(|m| m.path.clone()),
             "site": s.site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
             "checksum": s.checksum,
+            "emitted": s.emitted.map(|h| format!("{h:016x}")),
         }),
         Event::Exec(e) => json!({
             "event": n, "tid": e.tid, "type": "exec", "old_tid": e.old_tid,
@@ -220,8 +221,9 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "delivery": format!("{:?}", s.delivery),
             "landmark": landmark_json(s.landmark.as_ref()),
         }),
-        Event::SyscallEntry { tid, nr, .. } => json!({
+        Event::SyscallEntry { tid, nr, args, site } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
+            "args": args, "site": site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
         }),
         Event::Preempted { tid, rip, landmark } => json!({
             "event": n, "tid": tid, "type": "preempted", "rip": rip,

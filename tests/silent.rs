@@ -401,3 +401,158 @@ fn ptrace_in_the_recording_is_named() {
         rec.describe()
     );
 }
+
+/// No false alarms: `record --checksum` of a four-thread racy counter
+/// replays (digests are taken only where no other thread can be writing).
+#[test]
+fn checksum_of_a_threaded_program_replays() {
+    let sb = Sandbox::new("silent-checksum-threads");
+    let prog = program(&sb, "threads", "racy_counter");
+    let (trace, rec) = record(&sb, "orig", true, &[s(&prog)]);
+    assert!(
+        records(&trace)
+            .iter()
+            .any(|r| matches!(&r.event, Event::Syscall(s) if s.checksum.is_some())),
+        "no checksum recorded at all"
+    );
+    let out = sb.replay(&trace);
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+}
+
+/// No false alarms: node with a timer (a thread pool, clock_gettime calls
+/// whose unused registers differ) records and replays, with and without
+/// `--checksum`. Skipped when node is not installed.
+#[test]
+fn node_with_a_timer_replays() {
+    let Some(node) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("node"))
+            .find(|n| n.is_file())
+    }) else {
+        eprintln!("skipped: node is not installed");
+        return;
+    };
+    let sb = Sandbox::new("silent-node");
+    for checksum in [false, true] {
+        let argv = [
+            s(&node),
+            "-e".into(),
+            "setTimeout(()=>console.log(1),10)".into(),
+        ];
+        let (trace, rec) = record(&sb, &format!("t{checksum}"), checksum, &argv);
+        assert_eq!(rec.stdout_str(), "1\n", "{}", rec.describe());
+        let out = sb.replay(&trace);
+        assert_eq!(
+            (out.status, out.stdout_str()),
+            (0, "1\n".into()),
+            "{}",
+            out.describe()
+        );
+    }
+}
+
+/// A thread's recorded entry into a blocking call (`SyscallEntry`) is
+/// checked on the arguments the call takes, like the call itself.
+#[test]
+fn edited_syscall_entry_argument_diverges() {
+    let sb = Sandbox::new("silent-entry");
+    let prog = program(&sb, "threads", "condvar_pingpong");
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog)]);
+    let entry = records(&trace)
+        .iter()
+        .find(|r| matches!(&r.event, Event::SyscallEntry { .. }))
+        .expect("a SyscallEntry event")
+        .number;
+    let edited = sb.path().join("edited");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == entry {
+            if let Event::SyscallEntry { args, .. } = &mut r.event {
+                args[0] ^= 0x40;
+            }
+        }
+    });
+    let line = divergence_at(&sb.replay(&edited), entry);
+    assert!(line.contains(" rdi="), "{line}");
+}
+
+/// The results of executed calls the table does not compare as they are:
+/// `set_tid_address` must return the replayed task's tid in place of the
+/// recorded one.
+#[test]
+fn edited_set_tid_address_result_diverges() {
+    let sb = Sandbox::new("silent-set-tid");
+    let prog = program(&sb, "silent", "reexec");
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog)]);
+    let nr = reel_syscalls::by_name("set_tid_address").unwrap().nr;
+    let call = nth_call(&records(&trace), nr, 0);
+    let edited = sb.path().join("edited");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == call {
+            if let Event::Syscall(s) = &mut r.event {
+                s.result += 1;
+            }
+        }
+    });
+    let line = divergence_at(&sb.replay(&edited), call);
+    assert!(line.contains("set_tid_address"), "{line}");
+}
+
+/// Signals that arrive while reel maps its private pages again after an
+/// exec (an interval timer survives exec) are held back and delivered
+/// afterwards, not a reason to give up the recording.
+#[test]
+fn timer_signals_during_exec_are_recorded() {
+    let sb = Sandbox::new("silent-timer-exec");
+    let prog = program(&sb, "silent", "timer_exec");
+    let (trace, rec) = record(&sb, "orig", false, &[s(&prog)]);
+    assert_eq!(
+        rec.stdout_str(),
+        "failed children: 0\n",
+        "{}",
+        rec.describe()
+    );
+    let out = sb.replay(&trace);
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Bytes sent to a socket (sendto, sendmsg) are checked too: an edited
+/// read changes them, and the first send of changed bytes diverges.
+#[test]
+fn bytes_sent_to_a_socket_are_checked() {
+    let sb = Sandbox::new("silent-send");
+    let prog = program(&sb, "silent", "send");
+    let input = sb.path().join("input");
+    std::fs::write(&input, b"0123456789").unwrap();
+    let (trace, _) = record(&sb, "orig", false, &[s(&prog), s(&input)]);
+    let recs = records(&trace);
+    let read = recs
+        .iter()
+        .find(|r| {
+            matches!(&r.event, Event::Syscall(s) if s.nr == SYS_READ)
+                && r.data.starts_with(b"01234")
+        })
+        .expect("the read of the input")
+        .number;
+    let sendto = reel_syscalls::by_name("sendto").unwrap().nr;
+    let sendmsg = reel_syscalls::by_name("sendmsg").unwrap().nr;
+    for (byte, nr) in [(0, sendto), (7, sendmsg)] {
+        let edited = sb.path().join(format!("edited-{byte}"));
+        rewrite_trace(&trace, &edited, |r| {
+            if r.number == read {
+                r.data[byte] = b'X';
+            }
+        });
+        let line = divergence_at(&sb.replay(&edited), nth_call(&recs, nr, 0));
+        assert!(line.contains("hash"), "{line}");
+    }
+}

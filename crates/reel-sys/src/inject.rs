@@ -35,30 +35,69 @@ pub fn syscall(
         tid,
         what,
     };
-    match tasks.wait(Some(tid))? {
-        Waited::Stopped(mut st) => {
-            if st.reason() != StopReason::Signal(libc::SIGTRAP) {
-                let at = st.regs().map(|r| r.ip()).unwrap_or(0);
-                let addr = st
-                    .siginfo()
-                    .map(|i| (unsafe { i.si_addr() } as u64, i.si_code))
-                    .unwrap_or((0, 0));
-                return Err(fail(format!(
-                    "stopped with {:?} at {at:#x} (fault address, code {addr:x?}) instead of at the trap",
-                    st.reason()
-                )));
-            }
-            let after = st.regs()?;
-            if after.ip() != PRIVATE_PAGE + 3 {
-                return Err(fail(format!("trapped at {:#x}", after.ip())));
-            }
-            st.set_regs(&saved)?;
-            st.set_reason(reason);
-            Ok((st, after.result()))
-        }
-        Waited::Exited(_, code) => Err(fail(format!("task exited with status {code}"))),
-        Waited::Signaled(_, sig) => Err(fail(format!("task killed by signal {sig}"))),
+    let (mut st, deferred) = wait_for_trap(tasks, tid, false, &fail)?;
+    let after = st.regs()?;
+    if after.ip() != PRIVATE_PAGE + 3 {
+        return Err(fail(format!("trapped at {:#x}", after.ip())));
     }
+    st.set_regs(&saved)?;
+    st.set_reason(reason);
+    resend(tid, deferred)?;
+    Ok((st, after.result()))
+}
+
+/// Waits for the running task `tid` to reach the int3 after an injected
+/// syscall. Seccomp stops are passed when `pass_seccomp` (an injection from
+/// outside reel's page is traced like any call). An asynchronous signal
+/// that arrives meanwhile (an interval timer, a SIGCHLD) is held back and
+/// returned, to be sent again once the program's state is back; a fault of
+/// the injected code is an error.
+fn wait_for_trap(
+    tasks: &mut TaskSet,
+    tid: i32,
+    pass_seccomp: bool,
+    fail: &dyn Fn(String) -> SysError,
+) -> Result<(Stopped, Vec<i32>)> {
+    let mut deferred = Vec::new();
+    loop {
+        match tasks.wait(Some(tid))? {
+            Waited::Stopped(st) => match st.reason() {
+                StopReason::Signal(libc::SIGTRAP) => return Ok((st, deferred)),
+                StopReason::Seccomp if pass_seccomp => {
+                    tasks.insert(st.resume(Resume::Cont, None)?);
+                }
+                StopReason::Signal(sig)
+                    if !(matches!(
+                        sig,
+                        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE
+                    ) && st.siginfo()?.si_code > 0) =>
+                {
+                    deferred.push(sig);
+                    tasks.insert(st.resume(Resume::Cont, None)?);
+                }
+                other => {
+                    let at = st.regs().map(|r| r.ip()).unwrap_or(0);
+                    let addr = st
+                        .siginfo()
+                        .map(|i| (unsafe { i.si_addr() } as u64, i.si_code))
+                        .unwrap_or((0, 0));
+                    return Err(fail(format!(
+                        "stopped with {other:?} at {at:#x} (fault address, code {addr:x?}) instead of at the trap"
+                    )));
+                }
+            },
+            Waited::Exited(_, code) => return Err(fail(format!("task exited with status {code}"))),
+            Waited::Signaled(_, sig) => return Err(fail(format!("task killed by signal {sig}"))),
+        }
+    }
+}
+
+/// Sends again the signals [`wait_for_trap`] held back.
+fn resend(tid: i32, deferred: Vec<i32>) -> Result<()> {
+    for sig in deferred {
+        crate::send_signal(tid, sig)?;
+    }
+    Ok(())
 }
 
 /// Maps reel's private pages again in a task that just exec'd (at its
@@ -112,19 +151,8 @@ pub fn map_private_pages(task: Stopped, tasks: &mut TaskSet, mem: &Memory) -> Re
     ]);
     task.set_regs(&r)?;
     tasks.insert(task.resume(Resume::Cont, None)?);
-    let mut st = loop {
-        match tasks.wait(Some(tid))? {
-            Waited::Stopped(st) if st.reason() == StopReason::Seccomp => {
-                tasks.insert(st.resume(Resume::Cont, None)?);
-            }
-            Waited::Stopped(st) if st.reason() == StopReason::Signal(libc::SIGTRAP) => break st,
-            Waited::Stopped(st) => {
-                return Err(fail(format!("stopped with {:?}", st.reason())));
-            }
-            Waited::Exited(_, code) => return Err(fail(format!("task exited with status {code}"))),
-            Waited::Signaled(_, sig) => return Err(fail(format!("task killed by signal {sig}"))),
-        }
-    };
+    // (An interval timer survives exec: its signals may arrive meanwhile.)
+    let (mut st, deferred) = wait_for_trap(tasks, tid, true, &fail)?;
     let after = st.regs()?;
     if after.ip() != at + PRIVATE_CODE.len() as u64 || after.result() != PRIVATE_PAGE as i64 {
         return Err(fail(format!(
@@ -152,6 +180,7 @@ pub fn map_private_pages(task: Stopped, tasks: &mut TaskSet, mem: &Memory) -> Re
     if res != SCRATCH_PAGE as i64 {
         return Err(fail(format!("mmap of the scratch page returned {res:#x}")));
     }
+    resend(tid, deferred)?;
     st.set_reason(reason);
     Ok(st)
 }

@@ -124,6 +124,14 @@ pub enum Emit {
         /// Index of the destination fd argument.
         fd: usize,
     },
+    /// `fd` argument index and the index of a `struct msghdr *` argument
+    /// whose iovec array (`msg_iov`, `msg_iovlen`) holds the bytes (sendmsg).
+    Msg {
+        /// Index of the fd argument.
+        fd: usize,
+        /// Index of the msghdr argument.
+        msg: usize,
+    },
     /// `fd` argument index, iovec array argument index, count argument index.
     Iov {
         /// Index of the fd argument.
@@ -343,24 +351,34 @@ pub fn emitted_bytes(
     match spec.emit? {
         Emit::Buf { buf, .. } => mem.read(args[buf], total),
         Emit::InKernel { .. } => None,
-        Emit::Iov { iov, cnt, .. } => {
-            let mut out = Vec::with_capacity(total.min(1 << 20));
-            // The kernel accepts at most IOV_MAX (1024) entries.
-            for i in 0..args[cnt].min(1024) {
-                if out.len() >= total {
-                    break;
-                }
-                let entry = mem.read(args[iov] + i * 16, 16)?;
-                let base = u64::from_le_bytes(entry[..8].try_into().ok()?);
-                let len = u64::from_le_bytes(entry[8..].try_into().ok()?);
-                let take = usize::try_from(len).ok()?.min(total - out.len());
-                if take > 0 {
-                    out.extend_from_slice(&mem.read(base, take)?);
-                }
-            }
-            (out.len() == total).then_some(out)
+        Emit::Msg { msg, .. } => {
+            // struct msghdr: name, namelen (+pad), iov at 16, iovlen at 24.
+            let hdr = mem.read(args[msg], 32)?;
+            let iov = u64::from_le_bytes(hdr[16..24].try_into().ok()?);
+            let cnt = u64::from_le_bytes(hdr[24..32].try_into().ok()?);
+            gather(mem, iov, cnt, total)
+        }
+        Emit::Iov { iov, cnt, .. } => gather(mem, args[iov], args[cnt], total),
+    }
+}
+
+/// The first `total` bytes of the `cnt` buffers of the iovec array at `iov`.
+fn gather(mem: &dyn TraceeMemory, iov: u64, cnt: u64, total: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(total.min(1 << 20));
+    // The kernel accepts at most IOV_MAX (1024) entries.
+    for i in 0..cnt.min(1024) {
+        if out.len() >= total {
+            break;
+        }
+        let entry = mem.read(iov + i * 16, 16)?;
+        let base = u64::from_le_bytes(entry[..8].try_into().ok()?);
+        let len = u64::from_le_bytes(entry[8..].try_into().ok()?);
+        let take = usize::try_from(len).ok()?.min(total - out.len());
+        if take > 0 {
+            out.extend_from_slice(&mem.read(base, take)?);
         }
     }
+    (out.len() == total).then_some(out)
 }
 
 /// Whether call `nr` with `args` would map over, unmap, move or change the

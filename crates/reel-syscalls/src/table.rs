@@ -194,7 +194,9 @@ const ROWS: &[SyscallSpec] = &[
     sys(45, "recvfrom", &[Fd, Ptr, Int, Hex, Ptr, Ptr])
         .writes(Custom(o::recvfrom))
         .blocks(),
-    sys(46, "sendmsg", &[Fd, Ptr, Hex]).blocks(),
+    sys(46, "sendmsg", &[Fd, Ptr, Hex])
+        .emits(Emit::Msg { fd: 0, msg: 1 })
+        .blocks(),
     sys(47, "recvmsg", &[Fd, Ptr, Hex])
         .writes(Custom(o::recvmsg))
         .blocks(),

@@ -92,6 +92,7 @@ fn argument_indices_are_within_the_argument_count() {
             Some(Emit::Buf { fd, buf }) => used.extend([fd, buf]),
             Some(Emit::Iov { fd, iov, cnt }) => used.extend([fd, iov, cnt]),
             Some(Emit::InKernel { fd }) => used.push(fd),
+            Some(Emit::Msg { fd, msg }) => used.extend([fd, msg]),
             None => {}
         }
         for i in used {

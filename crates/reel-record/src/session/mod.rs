@@ -708,9 +708,10 @@ impl Recorder {
             if result > 0 {
                 if let Some(emit) = spec.emit {
                     let fd = match emit {
-                        Emit::Buf { fd, .. } | Emit::Iov { fd, .. } | Emit::InKernel { fd } => {
-                            sc.args[fd] as i32
-                        }
+                        Emit::Buf { fd, .. }
+                        | Emit::Iov { fd, .. }
+                        | Emit::Msg { fd, .. }
+                        | Emit::InKernel { fd } => sc.args[fd] as i32,
                     };
                     echo = self.echo_target(tid, fd);
                     // What it sent: replay checks its own bytes against this
