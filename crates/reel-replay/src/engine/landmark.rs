@@ -103,6 +103,10 @@ impl Engine {
                 }
             };
             match next.reason() {
+                StopReason::Signal(libc::SIGTRAP) if self.pause_trap(tid, &mut next)?.is_some() => {
+                    // A patched `pause` on the way: counted, stepped over.
+                    st = next;
+                }
                 StopReason::Signal(libc::SIGTRAP) => {
                     let mut regs = next.regs()?;
                     let candidate = match &filter.stub {

@@ -59,6 +59,10 @@ struct Task {
     /// The task's last call was interrupted while it waited under this
     /// temporary signal mask (address and size of the sigset).
     temp_mask: Option<(u64, u64)>,
+    /// Traps at patched `pause` instructions since its last event.
+    pause_hits: u64,
+    /// The trap a `Yield` event waits for.
+    yield_at: Option<u64>,
 }
 
 impl Task {
@@ -78,6 +82,8 @@ impl Task {
             vfork_wait: None,
             shares_memory: false,
             dying: false,
+            pause_hits: 0,
+            yield_at: None,
         }
     }
 }
@@ -109,6 +115,8 @@ struct Engine {
     warned_preempted: bool,
     /// What the landmark searches did.
     stats: landmark::SearchStats,
+    /// Per process: the `pause` instructions patched to trap.
+    patches: HashMap<Tid, std::collections::HashSet<u64>>,
     /// Where the last landmark search stopped.
     last_landmark: Option<reel_trace::Position>,
 }
@@ -134,6 +142,7 @@ pub fn replay(reader: TraceReader, opts: ReplayOptions) -> Result<ReplayOutcome>
         warned_interrupted: false,
         warned_preempted: false,
         stats: Default::default(),
+        patches: HashMap::new(),
         last_landmark: None,
     };
     let result = r.run();
@@ -159,12 +168,18 @@ mod signal;
 mod space;
 mod syscall;
 mod tasks;
+mod yields;
 
 impl Engine {
     fn run(&mut self) -> Result<()> {
         while let Some(rec) = self.reader.next()? {
             self.event = rec.number;
+            let tid = rec.event.tid();
             self.on_event(rec)?;
+            // Yield points are counted from the thread's previous event.
+            if let Some(t) = self.by_tid.get_mut(&tid) {
+                t.pause_hits = 0;
+            }
         }
         Ok(())
     }
@@ -263,6 +278,15 @@ impl Engine {
             match self.tasks.wait(Some(real))? {
                 Waited::Stopped(mut st) => match st.reason() {
                     StopReason::Syscall => return Ok(Next::Stop(st)),
+                    StopReason::Signal(libc::SIGTRAP)
+                        if self.pause_trap(tid, &mut st)?.is_some() =>
+                    {
+                        let t = self.task(tid)?;
+                        if t.yield_at.is_some() && t.yield_at == Some(t.pause_hits) {
+                            return Ok(Next::Stop(st));
+                        }
+                        self.tasks.insert(st.resume(how, None)?);
+                    }
                     StopReason::Signal(sig) => {
                         let t = self.task(tid)?;
                         if t.injected == Some(sig) {
@@ -381,6 +405,13 @@ impl Engine {
                 landmark: Some(lm),
                 ..
             } => self.run_to_landmark(tid, &lm, "the preemption"),
+            Event::Patch {
+                tid,
+                addr,
+                original,
+                patched,
+            } => self.on_patch(tid, addr, &original, &patched),
+            Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;
