@@ -147,6 +147,16 @@ fn to_text(n: u64, event: &Event) -> String {
                 reel_syscalls::format_call(*nr, args)
             )
         }
+        Event::Patch {
+            tid, addr, patched, ..
+        } => format!(
+            "{n:>6} [{tid}] patch at {addr:#x}: {patched:02x?} (pause becomes a yield point)"
+        ),
+        Event::Yield { tid, rip, hits } => {
+            format!(
+                "{n:>6} [{tid}] yields at the pause at {rip:#x} (trap {hits} since its last event)"
+            )
+        }
         Event::Preempted { tid, rip, landmark } => format!(
             "{n:>6} [{tid}] preempted at {rip:#x}{}",
             landmark_text(landmark.as_ref())
@@ -224,6 +234,18 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
         Event::SyscallEntry { tid, nr, args, site } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
             "args": args, "site": site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
+        }),
+        Event::Patch {
+            tid,
+            addr,
+            original,
+            patched,
+        } => json!({
+            "event": n, "tid": tid, "type": "patch", "addr": addr,
+            "original": original, "patched": patched,
+        }),
+        Event::Yield { tid, rip, hits } => json!({
+            "event": n, "tid": tid, "type": "yield", "rip": rip, "hits": hits,
         }),
         Event::Preempted { tid, rip, landmark } => json!({
             "event": n, "tid": tid, "type": "preempted", "rip": rip,

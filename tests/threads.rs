@@ -4,6 +4,8 @@
 //! - `programs::*`: one test per `tests/programs/threads/*.c`, through the
 //!   shared record/replay check (`common::case`).
 //! - `python::*`: Python's threading module and a thread pool.
+//! - `pause_yields`: a spin loop with `pause`, preempted once, is patched
+//!   and then yields at its `pause` (dump shows the patch and the yields).
 //! - `chaos::*`: `record --chaos` on a racy counter: several recordings give
 //!   several totals, and each replays with its own.
 //! - `spin_wait_is_preempted`: a thread spinning on a flag another thread
@@ -39,6 +41,8 @@ thread_programs!(
     mutex_counter,
     racy_counter,
     spin_flag,
+    spin_lock_counter,
+    spin_pause,
     thread_ids,
     thread_signal,
 );
@@ -271,4 +275,34 @@ mod chaos {
             "all chaos recordings printed the same: {totals:?}"
         );
     }
+}
+
+/// spin_pause: after one preemption (a landmark) the spin loop's `pause` is
+/// patched, and the spinner then yields there: the dump shows a `patch`
+/// and at least one `yield` event, and the replay reproduces the output.
+#[test]
+fn pause_yields() {
+    let sb = Sandbox::new("threads-pause-yields");
+    let bin = compile_c(&programs_dir().join("threads/spin_pause.c"), sb.path());
+    let trace = sb.path().join("trace");
+    let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let out = run(sb.reel().arg("dump").arg("--json").arg(&trace), None);
+    let kinds: Vec<String> = out
+        .stdout_str()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        kinds.iter().any(|k| k == "patch"),
+        "no patch event: {kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k == "yield"),
+        "no yield event: {kinds:?}"
+    );
+    let rep = sb.replay(&trace);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+    assert_eq!(rep.stdout_str(), rec.stdout_str(), "{}", rep.describe());
 }

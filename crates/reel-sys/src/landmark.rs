@@ -6,8 +6,9 @@
 //! instruction (interrupted in the middle, its rip names the start of the
 //! instruction, which replay would reach with another rcx), and on to an
 //! instruction the replay can patch with a jump to its compare stub (whole
-//! instructions covering 5 bytes, see [`patch_span`]). It also watches one more pass through
-//! that instruction to learn which memory words the loop changes per pass.
+//! instructions covering 5 bytes, see [`patch_span`]). It then watches a
+//! couple of dozen passes through that point to learn which memory words
+//! make this pass unlike the earlier ones (the loop's progress).
 
 use crate::mem::Memory;
 use crate::proc::maps;
@@ -447,56 +448,101 @@ pub fn place(
     let Some(target) = target else {
         return finish(task, mem, stack_end, s, Vec::new());
     };
-    // Two more passes through the target: the pages that change from the
-    // first to the second, then the words of those that change from the
-    // second to the third. The landmark is the third pass.
+    // Passes through the target, watched: SAMPLE passes to find the pages
+    // that change, then SAMPLE more keeping those pages at each pass. The
+    // landmark is the last pass; its watched words are those whose value
+    // there differs from all their earlier values (a counter, not a phase
+    // that comes back every few passes, as an interpreter's has).
+    let budget = s.steps + WATCH_STEPS;
     let before = page_hashes(&task, mem, stack_end)?;
-    let mut snapshot: Vec<(u64, Vec<u8>)> = Vec::new();
-    for pass in 0..2 {
-        let limit = s.steps + MAX_STEPS;
-        loop {
-            let rip = task.regs()?.ip();
-            if s.steps > limit || decode(&task, mem, rip).is_none_or(|i| stops_stepping(&i)) {
-                // No loop back to the target in sight: the landmark is
-                // where the thread is now.
-                return finish(task, mem, stack_end, s, Vec::new());
-            }
-            match s.step(task)? {
-                Step::Done(st) => task = st,
-                Step::Stuck(st) => return finish(st, mem, stack_end, s, Vec::new()),
-            }
-            if task.regs()?.ip() == target {
-                break;
-            }
-        }
-        if pass == 0 {
-            let after = page_hashes(&task, mem, stack_end)?;
-            let mut changed: Vec<u64> = after
-                .iter()
-                .filter(|(a, h)| before.get(a) != Some(h))
-                .map(|(a, _)| *a)
-                .collect();
-            changed.sort_unstable();
-            changed.truncate(64);
-            for a in changed {
-                snapshot.push((a, mem.read(&task, a, PAGE_SIZE as usize)?));
-            }
+    for _ in 0..SAMPLE {
+        match next_pass(&mut s, task, mem, target, budget)? {
+            Ok(st) => task = st,
+            Err(st) => return finish(st, mem, stack_end, s, Vec::new()),
         }
     }
-    let mut words = Vec::new();
-    'pages: for (addr, old) in &snapshot {
-        let new = mem.read(&task, *addr, PAGE_SIZE as usize)?;
-        for (k, (o, n)) in old.chunks_exact(8).zip(new.chunks_exact(8)).enumerate() {
-            if o != n {
-                let v = u64::from_le_bytes(n.try_into().expect("8 bytes"));
-                words.push((addr + 8 * k as u64, v));
-                if words.len() == MAX_WORDS {
-                    break 'pages;
-                }
-            }
+    let after = page_hashes(&task, mem, stack_end)?;
+    let mut changed: Vec<u64> = after
+        .iter()
+        .filter(|(a, h)| before.get(a) != Some(h))
+        .map(|(a, _)| *a)
+        .collect();
+    changed.sort_unstable();
+    changed.truncate(64);
+    let mut history: Vec<Vec<Vec<u8>>> = vec![Vec::new(); changed.len()];
+    for _ in 0..SAMPLE {
+        match next_pass(&mut s, task, mem, target, budget)? {
+            Ok(st) => task = st,
+            Err(st) => return finish(st, mem, stack_end, s, Vec::new()),
+        }
+        for (i, a) in changed.iter().enumerate() {
+            history[i].push(mem.read(&task, *a, PAGE_SIZE as usize)?);
         }
     }
+    let words = watched_words(&changed, &history);
     finish(task, mem, stack_end, s, words)
+}
+
+/// Passes sampled (twice) to choose the watched words.
+const SAMPLE: usize = 12;
+/// Most single-steps spent watching passes.
+const WATCH_STEPS: usize = 20_000;
+
+/// Steps `task` once round the loop, to `target` again. Err: it cannot
+/// (a limit, an instruction reel does not step, a fault), where it is.
+fn next_pass(
+    s: &mut Stepper<'_>,
+    task: Stopped,
+    mem: &Memory,
+    target: u64,
+    budget: usize,
+) -> Result<std::result::Result<Stopped, Stopped>> {
+    let mut task = task;
+    let limit = (s.steps + MAX_STEPS).min(budget);
+    loop {
+        let rip = task.regs()?.ip();
+        if s.steps >= limit || decode(&task, mem, rip).is_none_or(|i| stops_stepping(&i)) {
+            return Ok(Err(task));
+        }
+        match s.step(task)? {
+            Step::Done(st) => task = st,
+            Step::Stuck(st) => return Ok(Err(st)),
+        }
+        if task.regs()?.ip() == target {
+            return Ok(Ok(task));
+        }
+    }
+}
+
+/// From the contents of pages (`history[i]`: page `pages[i]` at each
+/// sampled pass, the landmark last), the words whose value at the landmark
+/// none of the earlier passes had (at most [`MAX_WORDS`]); else those that
+/// changed at the last pass.
+fn watched_words(pages: &[u64], history: &[Vec<Vec<u8>>]) -> Vec<(u64, u64)> {
+    let word = |p: &[u8], k: usize| u64::from_le_bytes(p[8 * k..8 * k + 8].try_into().expect("8"));
+    let mut unique = Vec::new();
+    let mut last_changed = Vec::new();
+    for (addr, snaps) in pages.iter().zip(history) {
+        let Some((last, earlier)) = snaps.split_last() else {
+            continue;
+        };
+        for k in 0..(PAGE_SIZE as usize / 8) {
+            let v = word(last, k);
+            if earlier.last().is_some_and(|p| word(p, k) != v) {
+                last_changed.push((addr + 8 * k as u64, v));
+            }
+            if !earlier.is_empty() && earlier.iter().all(|p| word(p, k) != v) {
+                unique.push((addr + 8 * k as u64, v));
+            }
+        }
+    }
+    let mut words = if unique.is_empty() {
+        last_changed
+    } else {
+        unique
+    };
+    words.truncate(MAX_WORDS);
+    words
 }
 
 fn finish(

@@ -292,6 +292,30 @@ pub enum Event {
         /// Its full state there.
         landmark: Option<crate::Landmark>,
     },
+    /// reel patched the program's code in the process of `tid`: a `pause`
+    /// of a spin loop becomes a trap (a deterministic yield point). Replay
+    /// makes the same change at the same event.
+    Patch {
+        /// The thread whose process is patched.
+        tid: Tid,
+        /// Address of the patched bytes.
+        addr: u64,
+        /// The bytes there before.
+        original: Vec<u8>,
+        /// The bytes written.
+        patched: Vec<u8>,
+    },
+    /// A thread reached a patched `pause` while another thread waited, and
+    /// reel switched: the `hits`-th such trap of the thread since its
+    /// previous event.
+    Yield {
+        /// The thread.
+        tid: Tid,
+        /// Address of the patched `pause`.
+        rip: u64,
+        /// Which trap since the thread's previous event (from 1).
+        hits: u64,
+    },
     /// A task exited.
     Exit {
         /// The task.
@@ -310,6 +334,7 @@ impl Event {
             Event::Tsc { tid, .. } => *tid,
             Event::Signal(s) => s.tid,
             Event::SyscallEntry { tid, .. } | Event::Preempted { tid, .. } => *tid,
+            Event::Patch { tid, .. } | Event::Yield { tid, .. } => *tid,
             Event::Exit { tid, .. } => *tid,
         }
     }

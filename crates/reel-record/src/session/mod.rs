@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 mod landmarks;
 mod schedule;
 mod signals;
+mod yields;
 use std::ffi::CString;
 use std::path::PathBuf;
 
@@ -70,6 +71,8 @@ struct Task {
     interrupted: bool,
     /// Where the signal reel is delivering after such an interruption goes in.
     landmark: Option<Landmark>,
+    /// Traps at patched `pause` instructions since the task's last event.
+    pause_hits: u64,
     /// A vfork child still running in this parent's memory.
     vfork_parent: Option<Tid>,
     /// A call that returned a restart code, and its event, not written yet:
@@ -88,6 +91,7 @@ impl Task {
             after_interrupt: false,
             interrupted: false,
             landmark: None,
+            pause_hits: 0,
             vfork_parent: None,
             restartable: None,
         }
@@ -126,6 +130,8 @@ struct Recorder {
     anon_sharers: HashSet<Tid>,
     /// Files mapped shared and writable (device, inode), by process.
     shared_files: HashMap<(u64, u64), HashSet<Tid>>,
+    /// Per process: the `pause` instructions patched to trap (yields.rs).
+    patches: HashMap<Tid, HashSet<u64>>,
     /// `record --chaos`: the random source of scheduling decisions.
     chaos: Option<schedule::Chaos>,
     root_pid: Tid,
@@ -178,6 +184,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),
         shared_files: HashMap::new(),
+        patches: HashMap::new(),
         chaos: opts.chaos.then(schedule::Chaos::new),
         root_pid: root,
         root_exit: None,
@@ -276,6 +283,10 @@ impl Recorder {
 
     fn append(&mut self, event: &Event, data: &[u8]) -> Result<u64> {
         self.events += 1;
+        // Yield points are counted from the thread's previous event.
+        if let Some(t) = self.task_info.get_mut(&event.tid()) {
+            t.pause_hits = 0;
+        }
         Ok(self.writer.append(event, data)?)
     }
 
@@ -580,6 +591,7 @@ impl Recorder {
             t.pid = pid;
         }
         self.memories.insert(pid, mem);
+        self.patches.remove(&pid);
         let ev = ExecEvent {
             tid,
             old_tid: former_tid,
@@ -769,6 +781,12 @@ impl Recorder {
         let mut task = Task::new(if thread { parent_pid } else { child });
         task.vfork_parent = vfork.then_some(tid);
         self.task_info.insert(child, task);
+        if !thread {
+            // A fork copies the patched code too.
+            if let Some(p) = self.patches.get(&parent_pid).cloned() {
+                self.patches.insert(child, p);
+            }
+        }
         if !thread && self.maps_shared_memory(parent_pid) {
             // It inherits the shared mappings: parent and child now share.
             self.join_sharing_group(parent_pid);

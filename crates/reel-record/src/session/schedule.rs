@@ -243,6 +243,26 @@ impl Recorder {
         Ok(())
     }
 
+    /// Whether `tid` holds its token while other threads wait for it.
+    pub(super) fn others_wait_for(&self, tid: Tid) -> bool {
+        self.runners
+            .get(&self.runner_key(tid))
+            .is_some_and(|r| r.holder.is_some_and(|(h, _)| h == tid) && !r.ready.is_empty())
+    }
+
+    /// The holder `st` gives its token up at a yield point: it waits at
+    /// the back of the queue, the next thread runs.
+    pub(super) fn switch_away(&mut self, st: Stopped) -> Result<()> {
+        let key = self.runner_key(st.tid());
+        let Some(runner) = self.runners.get_mut(&key) else {
+            return self.resume(st, Resume::Cont, None);
+        };
+        runner.holder = None;
+        runner.preempting = false;
+        runner.ready.push_back((st, None));
+        self.schedule(key)
+    }
+
     /// How long the event loop may wait while threads wait for a token:
     /// the shortest timeslice in force.
     pub(super) fn poll_limit(&self) -> Duration {
@@ -293,7 +313,7 @@ impl Recorder {
         if !preempted {
             return Ok(Some(st));
         }
-        let (st, landmark) = self.place_landmark(st)?;
+        let (mut st, landmark) = self.place_landmark(st)?;
         if let Some(t) = self.task_info.get_mut(&tid) {
             // A signal interruption that this stop answered as well is
             // asked for again once the thread runs.
@@ -308,6 +328,8 @@ impl Recorder {
             },
             &[],
         )?;
+        // A spin loop with `pause` yields at its pauses from now on.
+        self.patch_pauses(&mut st)?;
         let runner = self.runners.get_mut(&pid).expect("checked above");
         runner.holder = None;
         runner.preempting = false;

@@ -44,7 +44,15 @@ fn ignored_by_default(sig: i32) -> bool {
 
 impl Recorder {
     /// A signal-delivery stop.
-    pub(super) fn on_signal(&mut self, mut st: Stopped, sig: i32) -> Result<()> {
+    pub(super) fn on_signal(&mut self, st: Stopped, sig: i32) -> Result<()> {
+        let mut st = if sig == libc::SIGTRAP {
+            match self.on_pause_trap(st)? {
+                Some(st) => st,
+                None => return Ok(()),
+            }
+        } else {
+            st
+        };
         let tid = st.tid();
         // A call that returned a restart code is seen by the program when a
         // signal is delivered right after it: write it now.

@@ -246,6 +246,10 @@ impl Engine {
             self.last_tid = Some(tid);
             self.mid_interval = false;
             self.on_event(rec)?;
+            // Yield points are counted from the thread's previous event.
+            if let Some(t) = self.by_tid.get_mut(&tid) {
+                t.pause_hits = 0;
+            }
             if let Some(w) = self.debug.written(&writes) {
                 return Ok(Stop::Watch {
                     tid,

@@ -56,6 +56,7 @@ impl Engine {
         let st = restore(st, &mut self.tasks, &mem, &self.reader, ev, data)?;
         self.memories.insert(pid, mem);
         self.brks.insert(pid, ev.brk);
+        self.patches.remove(&pid);
         if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
             self.stack_ends.insert(pid, stack.end);
         }

@@ -62,7 +62,7 @@ impl Engine {
             self.stats.breakpoint += 1;
             return self.park(tid, st);
         }
-        let (filter, back) = self.install(st, lm)?;
+        let (filter, back) = self.install(st, lm, sig.is_some())?;
         st = back;
         if debug() {
             eprintln!(
@@ -103,6 +103,10 @@ impl Engine {
                 }
             };
             match next.reason() {
+                StopReason::Signal(libc::SIGTRAP) if self.pause_trap(tid, &mut next)?.is_some() => {
+                    // A patched `pause` on the way: counted, stepped over.
+                    st = next;
+                }
                 StopReason::Signal(libc::SIGTRAP) => {
                     let mut regs = next.regs()?;
                     let candidate = match &filter.stub {
@@ -269,14 +273,41 @@ impl Engine {
 
     /// Installs the filter at the landmark's instruction: the stub when the
     /// instruction allows it and a page nearby is free, else a breakpoint.
-    fn install(&mut self, st: Stopped, lm: &Landmark) -> Result<(Filter, Stopped)> {
+    fn install(&mut self, st: Stopped, lm: &Landmark, signal: bool) -> Result<(Filter, Stopped)> {
         let rip = lm.rip();
         let mut st = st;
         let span = landmark::patch_span(&st, self.mem_of(&st)?, rip);
         // REEL_LANDMARK_SEARCH=breakpoint forces the fallback (for tests,
         // and for machines where patching code is not wanted).
         let forced = std::env::var("REEL_LANDMARK_SEARCH").is_ok_and(|v| v == "breakpoint");
-        if let Some(span) = span.filter(|_| !forced) {
+        let mut span = span.filter(|_| !forced);
+        if let Some(sp) = &span {
+            // The thread itself must not resume inside the patch (it sits
+            // after the first displaced instruction, back from a handler):
+            // step it out first. With a signal to deliver first, its
+            // handler would return there: no patch then.
+            let end = rip + sp.iter().map(|i| i.len() as u64).sum::<u64>();
+            let inside = |st: &Stopped| -> Result<bool> {
+                let at = st.regs()?.ip();
+                Ok(at > rip && at < end)
+            };
+            if inside(&st)? {
+                if signal {
+                    span = None;
+                } else {
+                    for _ in 0..16 {
+                        if !inside(&st)? {
+                            break;
+                        }
+                        st = self.single_step(st)?;
+                    }
+                    if inside(&st)? {
+                        span = None;
+                    }
+                }
+            }
+        }
+        if let Some(span) = span {
             let maps: Vec<(u64, u64)> = reel_sys::proc::maps(st.tid())?
                 .iter()
                 .map(|m| (m.start, m.end))
@@ -347,29 +378,36 @@ impl Engine {
     /// Executes the instruction under the breakpoint, then sets it again.
     fn step_over(&mut self, st: Stopped, filter: &Filter) -> Result<Stopped> {
         let mut st = st;
-        let real = st.tid();
         self.mem_of(&st)?
             .write(&mut st, filter.rip, &filter.original)?;
+        let mut st = self.single_step(st)?;
+        self.mem_of(&st)?.write(&mut st, filter.rip, &[0xcc])?;
+        Ok(st)
+    }
+
+    /// Executes one instruction (a stray signal on the way is discarded).
+    fn single_step(&mut self, st: Stopped) -> Result<Stopped> {
+        let mut st = st;
+        let real = st.tid();
+        let from = st.regs()?.ip();
         loop {
             self.tasks.insert(st.resume(Resume::SingleStep, None)?);
             match self.tasks.wait(Some(real))? {
                 Waited::Stopped(s) => {
                     let trapped = s.reason() == StopReason::Signal(libc::SIGTRAP);
                     st = s;
-                    if trapped || st.regs()?.ip() != filter.rip {
-                        break;
+                    if trapped || st.regs()?.ip() != from {
+                        return Ok(st);
                     }
                 }
                 _ => {
                     return Err(ReplayError::Unsupported {
                         event: self.event,
-                        what: "the task ended while reel stepped over a breakpoint".into(),
+                        what: "the task ended while reel stepped it".into(),
                     })
                 }
             }
         }
-        self.mem_of(&st)?.write(&mut st, filter.rip, &[0xcc])?;
-        Ok(st)
     }
 
     /// The summary line of the landmark searches, when there were any.

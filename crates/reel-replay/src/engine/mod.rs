@@ -63,6 +63,10 @@ struct Task {
     /// The task's last call was interrupted while it waited under this
     /// temporary signal mask (address and size of the sigset).
     temp_mask: Option<(u64, u64)>,
+    /// Traps at patched `pause` instructions since its last event.
+    pause_hits: u64,
+    /// The trap a `Yield` event waits for.
+    yield_at: Option<u64>,
 }
 
 impl Task {
@@ -83,6 +87,8 @@ impl Task {
             vfork_wait: None,
             shares_memory: false,
             dying: false,
+            pause_hits: 0,
+            yield_at: None,
         }
     }
 }
@@ -140,6 +146,8 @@ pub struct Engine {
     mid_interval: bool,
     /// What the landmark searches did.
     stats: landmark::SearchStats,
+    /// Per process: the `pause` instructions patched to trap.
+    patches: HashMap<Tid, std::collections::HashSet<u64>>,
     /// Where the last landmark search stopped.
     last_landmark: Option<reel_trace::Position>,
 }
@@ -183,6 +191,7 @@ impl Engine {
             images: HashMap::new(),
             mid_interval: false,
             stats: Default::default(),
+            patches: HashMap::new(),
             last_landmark: None,
         })
     }
@@ -220,6 +229,7 @@ mod signal;
 mod space;
 mod syscall;
 mod tasks;
+mod yields;
 
 pub use control::{Constraints, Stop, WatchKind};
 
@@ -354,6 +364,15 @@ impl Engine {
             match self.tasks.wait(Some(real))? {
                 Waited::Stopped(mut st) => match st.reason() {
                     StopReason::Syscall => return Ok(Next::Stop(st)),
+                    StopReason::Signal(libc::SIGTRAP)
+                        if self.pause_trap(tid, &mut st)?.is_some() =>
+                    {
+                        let t = self.task(tid)?;
+                        if t.yield_at.is_some() && t.yield_at == Some(t.pause_hits) {
+                            return Ok(Next::Stop(st));
+                        }
+                        self.tasks.insert(st.resume(how, None)?);
+                    }
                     StopReason::Signal(sig) => {
                         if sig == libc::SIGTRAP && drive != Drive::Event {
                             if let Some(why) = self.debug_trap(&mut st, drive)? {
@@ -482,6 +501,13 @@ impl Engine {
                 landmark: Some(lm),
                 ..
             } => self.run_to_landmark(tid, &lm, "the preemption"),
+            Event::Patch {
+                tid,
+                addr,
+                original,
+                patched,
+            } => self.on_patch(tid, addr, &original, &patched),
+            Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

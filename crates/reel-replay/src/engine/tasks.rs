@@ -71,6 +71,10 @@ impl Engine {
             if let Some(e) = self.stack_ends.get(&parent_pid).copied() {
                 self.stack_ends.insert(rec_child, e);
             }
+            // A fork copies the patched code too.
+            if let Some(p) = self.patches.get(&parent_pid).cloned() {
+                self.patches.insert(rec_child, p);
+            }
         }
         if vfork {
             self.tasks.insert(st.resume(Resume::Syscall, None)?);
