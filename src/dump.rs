@@ -190,7 +190,12 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "name": reel_syscalls::signal_name(s.signo), "code": s.code, "rip": s.rip,
             "delivery": format!("{:?}", s.delivery),
         }),
-        Event::SyscallEntry { tid, nr, args, site } => json!({
+        Event::SyscallEntry {
+            tid,
+            nr,
+            args,
+            site,
+        } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
             "args": args, "site": site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
         }),
