@@ -231,7 +231,12 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
             "delivery": format!("{:?}", s.delivery),
             "landmark": landmark_json(s.landmark.as_ref()),
         }),
-        Event::SyscallEntry { tid, nr, args, site } => json!({
+        Event::SyscallEntry {
+            tid,
+            nr,
+            args,
+            site,
+        } => json!({
             "event": n, "tid": tid, "type": "syscall_entry", "nr": nr, "name": reel_syscalls::name(*nr),
             "args": args, "site": site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
         }),

@@ -324,7 +324,8 @@ fn edited_exit_status_diverges() {
 }
 
 /// A program that maps code at reel's private page, or changes or unmaps
-/// it, is refused with EPERM and a `reel:` line naming the call; the
+/// it, is refused with EPERM and a `reel:` line naming the call (opening
+/// /proc/self/mem for writing, with EACCES); the
 /// getpid it makes afterwards is in the trace, and the replay matches.
 #[test]
 fn reel_page_cannot_be_replaced() {
@@ -345,7 +346,16 @@ fn reel_page_cannot_be_replaced() {
         );
     }
     assert!(
-        rec.stdout_str().contains("mmap: Operation not permitted"),
+        rec.stdout_str().contains("mmap: Operation not permitted")
+            && rec
+                .stdout_str()
+                .contains("open /proc/self/mem: Permission denied"),
+        "{}",
+        rec.describe()
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("reel: openat of /proc/self/mem for writing refused")),
         "{}",
         rec.describe()
     );

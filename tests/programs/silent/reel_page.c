@@ -1,9 +1,11 @@
 /* Used by tests/silent.rs: tries to put code at reel's private page
  * (0x700000000000) — mmap MAP_FIXED over it, mprotect it writable, munmap
- * it — and prints each result; then calls getpid(2), which must be in the
- * trace. Under reel each attempt fails with EPERM. */
+ * it, open /proc/self/mem for writing — and prints each result; then calls
+ * getpid(2), which must be in the trace. Under reel each attempt fails
+ * (EPERM; EACCES for the open). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +29,9 @@ int main(void) {
     }
     report("mprotect", mprotect(REEL_PAGE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC) != 0);
     report("munmap", munmap(REEL_PAGE, 8192) != 0);
+    /* /proc/self/mem writes even read-only pages. */
+    int fd = open("/proc/self/mem", O_RDWR);
+    report("open /proc/self/mem", fd < 0);
     printf("pid>0: %d\n", (int)syscall(SYS_getpid) > 0);
     fflush(stdout);
     return 0;

@@ -12,6 +12,7 @@ use reel_trace::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod guard;
 mod landmarks;
 mod schedule;
 mod signals;
@@ -440,7 +441,7 @@ impl Recorder {
             }
             _ => None,
         };
-        if let Some(errno) = refuse {
+        if let Some(errno) = refuse.or_else(|| self.refuse_mem_open(&st, nr, &args)) {
             return self.fail_without_running(st, errno, site);
         }
         if let Some(Emit::InKernel { fd }) = spec.and_then(|s| s.emit) {
@@ -485,24 +486,6 @@ impl Recorder {
             self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)
-    }
-
-    /// Says why a call the program made is refused, where the program could
-    /// not tell by itself (refusals that only make libc fall back stay quiet).
-    fn explain_refusal(&mut self, nr: u64, args: &[u64; 6], errno: i32) {
-        let call = reel_syscalls::format_call(nr, args);
-        let err =
-            reel_syscalls::errno_name(errno).map_or_else(|| errno.to_string(), str::to_string);
-        if reel_syscalls::touches_reel_pages(nr, args) {
-            eprintln!(
-                "reel: {call} refused with {err}: it would change reel's private pages at {:#x}",
-                reel_sys::PRIVATE_PAGE
-            );
-        } else if nr == libc::SYS_ptrace as u64 && self.warned.insert(nr) {
-            eprintln!(
-                "reel: warning: {call} refused with {err}: a recorded program cannot ptrace (reel already does)"
-            );
-        }
     }
 
     /// Makes the syscall the task stopped at fail with `errno` without
@@ -796,25 +779,6 @@ impl Recorder {
         if let Some(first) = self.held.remove(&child) {
             self.on_stop(first)?;
         }
-        Ok(())
-    }
-
-    /// An executable mapping appeared at `addr`: look for instructions reel
-    /// cannot record in its file, once per file.
-    fn scan_new_code(&mut self, st: &Stopped, addr: u64) -> Result<()> {
-        let Some(scanner) = self.unrecordable.as_mut() else {
-            return Ok(());
-        };
-        let tid = st.tid();
-        let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
-        let Some(mem) = self.memories.get(&pid) else {
-            return Ok(());
-        };
-        let maps: Vec<_> = proc::maps(tid)?
-            .into_iter()
-            .filter(|m| m.start == addr)
-            .collect();
-        scanner.scan(st, mem, &maps);
         Ok(())
     }
 
