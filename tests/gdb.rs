@@ -4,8 +4,8 @@
 //! - `programs::*`: each program also passes the record/replay check.
 //! - `forward::*`: breakpoint hits and values equal a native gdb session;
 //!   a watchpoint fires for the kernel's write of an emulated `read()`;
-//!   stepi; threads; the end of the trace; `monitor when`/`goto`; gdb/MI;
-//!   writes refused.
+//!   stepi; threads; the end of the trace; `monitor when`/`goto`; `run`
+//!   restarts; gdb/MI; writes refused.
 //! - `reverse::*`: reverse-continue to the previous hit, also across
 //!   threads and from the end of the trace; reverse-stepi undoes stepi.
 //! - `divergence::*`: a replay that diverges says so and ends the history.
@@ -214,6 +214,31 @@ mod forward {
                 "Current event: 3",
                 "Current event: 3"
             ],
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
+    fn run_restarts_the_replay() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue",
+                "print x",
+                "run",
+                "print x",
+                "continue",
+                "print x",
+            ],
+        );
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 2"],
             "{}",
             out.describe()
         );
