@@ -29,7 +29,9 @@ pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
     if goto == 0 {
         return fail("bad event number 0: events are numbered from 1".into());
     }
-    let timeline = Timeline::open(dir.to_path_buf(), ReplayOptions { echo: true }, goto)
+    // gdb opens the snapshots by these paths, from its own directory.
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let timeline = Timeline::open(dir, ReplayOptions { echo: true }, goto)
         .context("replaying to the starting event")?;
     if timeline.engine().event() < goto {
         return fail(format!(
@@ -78,9 +80,6 @@ pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
 fn spawn_gdb(connect: &str, args: &[OsString]) -> std::io::Result<Child> {
     Command::new("gdb")
         .arg("-q")
-        // Libraries are read from this machine's files when gdb cannot fetch
-        // them from the target; say so up front rather than per library.
-        .args(["-iex", "set sysroot /"])
         .args(["-ex", connect])
         .args(args)
         .spawn()

@@ -127,8 +127,20 @@ mod forward {
         let out = replay_gdb(
             &r,
             &[],
-            &["break main", "continue", "watch buf[0]", "continue", "bt 1"],
+            &[
+                "break main",
+                "continue",
+                "info sharedlibrary",
+                "watch buf[0]",
+                "continue",
+                "bt 2",
+            ],
         );
+        // Libraries come through the remote protocol (from the trace's
+        // snapshots), and the backtrace goes through libc into main.
+        assert_has(&out, "target:/");
+        assert_has(&out, "libc.so.6");
+        assert_has(&out, "in main () at ");
         assert_has(&out, "Old value = 0 '\\000'");
         // argv[0] is the absolute path of the program.
         assert_has(&out, "New value = 47 '/'");

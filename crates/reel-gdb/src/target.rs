@@ -22,6 +22,7 @@ use gdbstub::target::ext::exec_file::{ExecFile, ExecFileOps};
 use gdbstub::target::ext::extended_mode::{
     Args, AttachKind, ExtendedMode, ExtendedModeOps, ShouldTerminate,
 };
+use gdbstub::target::ext::host_io::HostIoOps;
 use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::x86::reg::X86_64CoreRegs;
@@ -53,6 +54,8 @@ pub struct ReplayTarget {
     pub(crate) focus: Option<Tid>,
     /// The event the session started at (where `run` goes back to).
     start: u64,
+    /// Files gdb opened (vFile), by descriptor.
+    pub(crate) files: std::collections::HashMap<u32, std::fs::File>,
 }
 
 fn gdb_tid(tid: Tid) -> Option<GdbTid> {
@@ -72,6 +75,7 @@ impl ReplayTarget {
         let focus = timeline.engine().current_tid();
         let start = timeline.here().event();
         ReplayTarget {
+            files: Default::default(),
             start,
             timeline,
             action: Action::Continue,
@@ -239,6 +243,10 @@ impl Target for ReplayTarget {
     }
 
     fn support_extended_mode(&mut self) -> Option<ExtendedModeOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_host_io(&mut self) -> Option<HostIoOps<'_, Self>> {
         Some(self)
     }
 

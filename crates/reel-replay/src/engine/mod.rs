@@ -138,6 +138,8 @@ pub struct Engine {
     images: HashMap<Tid, Image>,
     /// A task ran its own code since the last event (a debugger's stop).
     mid_interval: bool,
+    /// The trace's snapshot of each file mapped so far, by its recorded path.
+    snapshots: HashMap<String, std::path::PathBuf>,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -178,6 +180,7 @@ impl Engine {
             debug: control::DebugPoints::default(),
             images: HashMap::new(),
             mid_interval: false,
+            snapshots: HashMap::new(),
         })
     }
 
