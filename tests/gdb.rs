@@ -7,7 +7,8 @@
 //!   stepi; threads; the end of the trace; `monitor when`/`goto`; `run`
 //!   restarts; gdb/MI; writes refused.
 //! - `reverse::*`: reverse-continue to the previous hit, also across
-//!   threads and from the end of the trace; reverse-stepi undoes stepi.
+//!   threads, across a fork and from the end of the trace; watchpoints in
+//!   reverse; reverse-step/finish; reverse-stepi undoes stepi.
 //! - `divergence::*`: a replay that diverges says so and ends the history.
 //! - `bad_input::*`: a bad event number, a port in use, gdb missing.
 
@@ -20,13 +21,18 @@ use std::process::Command;
 
 #[test]
 fn every_program_has_a_test() {
-    assert_programs_listed("gdb", &["counter", "threads"]);
+    assert_programs_listed("gdb", &["counter", "fork", "threads"]);
 }
 
 mod programs {
     #[test]
     fn counter() {
         super::run_program("gdb/counter");
+    }
+
+    #[test]
+    fn fork() {
+        super::run_program("gdb/fork");
     }
 
     #[test]
@@ -424,6 +430,32 @@ mod reverse {
         assert_eq!(values(&out), vec!["$1 = 2"], "{}", out.describe());
         assert_has(&out, "#0  0x");
         assert_has(&out, "in main () at ");
+    }
+
+    #[test]
+    fn reverse_continue_across_a_fork() {
+        let r = record("fork");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "continue",
+                "print id",
+                "reverse-continue",
+                "print id",
+                "print result",
+            ],
+        );
+        // The child's call, then its parent's; back to the child's, in
+        // the child's memory (result not yet written there).
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 0"],
+            "{}",
+            out.describe()
+        );
     }
 
     #[test]
