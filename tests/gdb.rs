@@ -269,6 +269,39 @@ mod forward {
         assert_has(&out, "Current event: 5");
     }
 
+    /// The recorded pid of the root and of its first child, from `reel dump`.
+    fn pids(r: &Recorded) -> (String, String) {
+        let dump = run(r.sb.reel().arg("dump").arg(&r.trace), None).stdout_str();
+        let root = dump
+            .lines()
+            .next()
+            .unwrap()
+            .split(['[', ']'])
+            .nth(1)
+            .unwrap();
+        let child = dump
+            .lines()
+            .find(|l| l.contains("clone(") || l.contains("fork("))
+            .and_then(|l| l.rsplit("= ").next())
+            .unwrap();
+        (root.to_string(), child.trim().to_string())
+    }
+
+    #[test]
+    fn start_at_a_process_exec_or_fork() {
+        let r = record("fork");
+        let (root, child) = pids(&r);
+        let out = replay_gdb(&r, &["-p", &root], &["monitor when"]);
+        assert_has(&out, "Current event: 1\n");
+        let out = replay_gdb(&r, &["-f", &child], &["monitor when", "bt 1"]);
+        assert_has(&out, "fork");
+        assert!(
+            !out.stdout_str().contains("Current event: 1\n"),
+            "{}",
+            out.describe()
+        );
+    }
+
     #[test]
     fn mi_reports_stopped_records() {
         let r = record("counter");
@@ -575,6 +608,19 @@ mod bad_input {
             None,
         );
         assert_one_line(&out, "bad event number 0");
+    }
+
+    #[test]
+    fn no_such_process() {
+        let r = record("counter");
+        let out = run(
+            r.sb.reel()
+                .args(["replay", "-p", "999999"])
+                .arg(&r.trace)
+                .args(["--", "-batch"]),
+            None,
+        );
+        assert_one_line(&out, "the trace has no exec of process 999999");
     }
 
     #[test]
