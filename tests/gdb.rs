@@ -303,6 +303,42 @@ mod forward {
     }
 
     #[test]
+    fn serve_only_and_connect() {
+        use std::io::BufRead;
+        let r = record("counter");
+        let mut server =
+            r.sb.reel()
+                .args(["replay", "-s", "0"])
+                .arg(&r.trace)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        // Wait for the line that says how to connect (port 0: any free one).
+        let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+        let connect = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split_once("-ex '")
+                    .map(|(_, c)| c.trim_end_matches('\'').to_string())
+            })
+            .expect("reel prints the command to connect");
+        assert!(
+            connect.starts_with("target extended-remote 127.0.0.1:"),
+            "{connect}"
+        );
+        let out = run(
+            Command::new("gdb").args(ex_args(&[&connect, "break add", "continue", "print x"])),
+            None,
+        );
+        assert_eq!(values(&out), vec!["$1 = 1"], "{}", out.describe());
+        let status = server.wait().unwrap();
+        assert!(status.success(), "reel -s exited with {status}");
+    }
+
+    #[test]
     fn mi_reports_stopped_records() {
         let r = record("counter");
         let mut c = r.sb.reel();
