@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use reel_replay::{ReplayOptions, Timeline};
+use reel_trace::Event;
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::path::Path;
@@ -13,6 +14,10 @@ pub struct DebugOptions {
     pub serve_port: Option<u16>,
     /// Stop once this event has been replayed (default: after the first exec).
     pub goto: Option<u64>,
+    /// Start at the exec of this recorded process instead.
+    pub onprocess: Option<i32>,
+    /// Start right after the fork that created this recorded process instead.
+    pub onfork: Option<i32>,
     /// Arguments for gdb, after reel's own connection commands.
     pub gdb_args: Vec<OsString>,
 }
@@ -25,11 +30,30 @@ fn fail(msg: String) -> Result<i32> {
 
 /// Replays to the starting point, then serves gdb; returns the exit status.
 pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
-    let goto = opts.goto.unwrap_or(1);
+    let found = match (opts.onprocess, opts.onfork) {
+        (Some(pid), _) => Some((
+            pid,
+            "exec of process",
+            find_event(dir, |e| exec_of(e, pid))?,
+        )),
+        (_, Some(pid)) => Some((
+            pid,
+            "fork of process",
+            find_event(dir, |e| fork_of(e, pid))?,
+        )),
+        _ => None,
+    };
+    let goto = match found {
+        Some((_, _, Some(n))) => n,
+        Some((pid, what, None)) => return fail(format!("the trace has no {what} {pid}")),
+        None => opts.goto.unwrap_or(1),
+    };
     if goto == 0 {
         return fail("bad event number 0: events are numbered from 1".into());
     }
-    let timeline = Timeline::open(dir.to_path_buf(), ReplayOptions { echo: true }, goto)
+    // gdb opens the snapshots by these paths, from its own directory.
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let timeline = Timeline::open(dir, ReplayOptions { echo: true }, goto)
         .context("replaying to the starting event")?;
     if timeline.engine().event() < goto {
         return fail(format!(
@@ -78,9 +102,6 @@ pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
 fn spawn_gdb(connect: &str, args: &[OsString]) -> std::io::Result<Child> {
     Command::new("gdb")
         .arg("-q")
-        // Libraries are read from this machine's files when gdb cannot fetch
-        // them from the target; say so up front rather than per library.
-        .args(["-iex", "set sysroot /"])
         .args(["-ex", connect])
         .args(args)
         .spawn()
@@ -103,4 +124,29 @@ fn accept_or_exit(listener: &TcpListener, gdb: &mut Child) -> Result<Option<std:
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+fn exec_of(e: &Event, pid: i32) -> bool {
+    matches!(e, Event::Exec(x) if x.tid == pid)
+}
+
+fn fork_of(e: &Event, pid: i32) -> bool {
+    let forks = [
+        libc::SYS_fork,
+        libc::SYS_vfork,
+        libc::SYS_clone,
+        libc::SYS_clone3,
+    ];
+    matches!(e, Event::Syscall(s) if s.result == pid as i64 && forks.contains(&(s.nr as i64)))
+}
+
+/// The number of the first event of the trace in `dir` that `pred` accepts.
+fn find_event(dir: &Path, pred: impl Fn(&Event) -> bool) -> Result<Option<u64>> {
+    let mut reader = reel_trace::TraceReader::open(dir)?.without_data();
+    while let Some(rec) = reader.next()? {
+        if pred(&rec.event) {
+            return Ok(Some(rec.number));
+        }
+    }
+    Ok(None)
 }

@@ -71,6 +71,17 @@ enum Command {
         /// program's first instruction.
         #[arg(short = 'g', long = "goto", value_name = "EVENT")]
         goto: Option<u64>,
+        /// Start at the exec of this (recorded) process.
+        #[arg(short = 'p', long = "onprocess", value_name = "PID", conflicts_with_all = ["goto", "onfork"])]
+        onprocess: Option<i32>,
+        /// Start right after the fork that created this (recorded) process.
+        #[arg(
+            short = 'f',
+            long = "onfork",
+            value_name = "PID",
+            conflicts_with = "goto"
+        )]
+        onfork: Option<i32>,
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
         /// Arguments for gdb, after reel's own connection commands.
@@ -154,6 +165,8 @@ fn main() -> ExitCode {
             autopilot,
             server,
             goto,
+            onprocess,
+            onfork,
             trace,
             gdb_args,
         } => cmd_replay(
@@ -162,6 +175,8 @@ fn main() -> ExitCode {
             debug::DebugOptions {
                 serve_port: server,
                 goto,
+                onprocess,
+                onfork,
                 gdb_args,
             },
         ),

@@ -4,10 +4,11 @@
 //! - `programs::*`: each program also passes the record/replay check.
 //! - `forward::*`: breakpoint hits and values equal a native gdb session;
 //!   a watchpoint fires for the kernel's write of an emulated `read()`;
-//!   stepi; threads; the end of the trace; `monitor when`/`goto`; gdb/MI;
-//!   writes refused.
+//!   stepi; threads; the end of the trace; `monitor when`/`goto`; `run`
+//!   restarts; gdb/MI; writes refused.
 //! - `reverse::*`: reverse-continue to the previous hit, also across
-//!   threads and from the end of the trace; reverse-stepi undoes stepi.
+//!   threads, across a fork and from the end of the trace; watchpoints in
+//!   reverse; reverse-step/finish; reverse-stepi undoes stepi.
 //! - `divergence::*`: a replay that diverges says so and ends the history.
 //! - `bad_input::*`: a bad event number, a port in use, gdb missing.
 
@@ -20,13 +21,18 @@ use std::process::Command;
 
 #[test]
 fn every_program_has_a_test() {
-    assert_programs_listed("gdb", &["counter", "threads"]);
+    assert_programs_listed("gdb", &["counter", "fork", "threads"]);
 }
 
 mod programs {
     #[test]
     fn counter() {
         super::run_program("gdb/counter");
+    }
+
+    #[test]
+    fn fork() {
+        super::run_program("gdb/fork");
     }
 
     #[test]
@@ -127,8 +133,20 @@ mod forward {
         let out = replay_gdb(
             &r,
             &[],
-            &["break main", "continue", "watch buf[0]", "continue", "bt 1"],
+            &[
+                "break main",
+                "continue",
+                "info sharedlibrary",
+                "watch buf[0]",
+                "continue",
+                "bt 2",
+            ],
         );
+        // Libraries come through the remote protocol (from the trace's
+        // snapshots), and the backtrace goes through libc into main.
+        assert_has(&out, "target:/");
+        assert_has(&out, "libc.so.6");
+        assert_has(&out, "in main () at ");
         assert_has(&out, "Old value = 0 '\\000'");
         // argv[0] is the absolute path of the program.
         assert_has(&out, "New value = 47 '/'");
@@ -220,10 +238,104 @@ mod forward {
     }
 
     #[test]
+    fn run_restarts_the_replay() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue",
+                "print x",
+                "run",
+                "print x",
+                "continue",
+                "print x",
+            ],
+        );
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 2"],
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
     fn goto_starts_at_an_event() {
         let r = record("counter");
         let out = replay_gdb(&r, &["-g", "5"], &["monitor when"]);
         assert_has(&out, "Current event: 5");
+    }
+
+    /// The recorded pid of the root and of its first child, from `reel dump`.
+    fn pids(r: &Recorded) -> (String, String) {
+        let dump = run(r.sb.reel().arg("dump").arg(&r.trace), None).stdout_str();
+        let root = dump
+            .lines()
+            .next()
+            .unwrap()
+            .split(['[', ']'])
+            .nth(1)
+            .unwrap();
+        let child = dump
+            .lines()
+            .find(|l| l.contains("clone(") || l.contains("fork("))
+            .and_then(|l| l.rsplit("= ").next())
+            .unwrap();
+        (root.to_string(), child.trim().to_string())
+    }
+
+    #[test]
+    fn start_at_a_process_exec_or_fork() {
+        let r = record("fork");
+        let (root, child) = pids(&r);
+        let out = replay_gdb(&r, &["-p", &root], &["monitor when"]);
+        assert_has(&out, "Current event: 1\n");
+        let out = replay_gdb(&r, &["-f", &child], &["monitor when", "bt 1"]);
+        assert_has(&out, "fork");
+        assert!(
+            !out.stdout_str().contains("Current event: 1\n"),
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
+    fn serve_only_and_connect() {
+        use std::io::BufRead;
+        let r = record("counter");
+        let mut server =
+            r.sb.reel()
+                .args(["replay", "-s", "0"])
+                .arg(&r.trace)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        // Wait for the line that says how to connect (port 0: any free one).
+        let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+        let connect = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split_once("-ex '")
+                    .map(|(_, c)| c.trim_end_matches('\'').to_string())
+            })
+            .expect("reel prints the command to connect");
+        assert!(
+            connect.starts_with("target extended-remote 127.0.0.1:"),
+            "{connect}"
+        );
+        let out = run(
+            Command::new("gdb").args(ex_args(&[&connect, "break add", "continue", "print x"])),
+            None,
+        );
+        assert_eq!(values(&out), vec!["$1 = 1"], "{}", out.describe());
+        let status = server.wait().unwrap();
+        assert!(status.success(), "reel -s exited with {status}");
     }
 
     #[test]
@@ -390,6 +502,32 @@ mod reverse {
     }
 
     #[test]
+    fn reverse_continue_across_a_fork() {
+        let r = record("fork");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "continue",
+                "print id",
+                "reverse-continue",
+                "print id",
+                "print result",
+            ],
+        );
+        // The child's call, then its parent's; back to the child's, in
+        // the child's memory (result not yet written there).
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 0"],
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[test]
     fn reverse_stepi_undoes_stepi() {
         const N: usize = 100;
         let r = record("counter");
@@ -506,6 +644,19 @@ mod bad_input {
             None,
         );
         assert_one_line(&out, "bad event number 0");
+    }
+
+    #[test]
+    fn no_such_process() {
+        let r = record("counter");
+        let out = run(
+            r.sb.reel()
+                .args(["replay", "-p", "999999"])
+                .arg(&r.trace)
+                .args(["--", "-batch"]),
+            None,
+        );
+        assert_one_line(&out, "the trace has no exec of process 999999");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+mod files;
 mod regs;
 mod target;
 

@@ -2,6 +2,7 @@
 //! remote protocol and [`Engine`]'s control surface.
 
 use crate::regs;
+use gdbstub::common::Pid;
 use gdbstub::common::{Signal, Tid as GdbTid};
 use gdbstub::stub::MultiThreadStopReason;
 use gdbstub::target::ext::auxv::{Auxv, AuxvOps};
@@ -18,6 +19,10 @@ use gdbstub::target::ext::breakpoints::{
     WatchKind as GdbWatch,
 };
 use gdbstub::target::ext::exec_file::{ExecFile, ExecFileOps};
+use gdbstub::target::ext::extended_mode::{
+    Args, AttachKind, ExtendedMode, ExtendedModeOps, ShouldTerminate,
+};
+use gdbstub::target::ext::host_io::HostIoOps;
 use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::x86::reg::X86_64CoreRegs;
@@ -47,6 +52,10 @@ pub struct ReplayTarget {
     pub(crate) broken: Option<String>,
     /// The last stop reported, for threads gdb asks about afterwards.
     pub(crate) focus: Option<Tid>,
+    /// The event the session started at (where `run` goes back to).
+    start: u64,
+    /// Files gdb opened (vFile), by descriptor.
+    pub(crate) files: std::collections::HashMap<u32, std::fs::File>,
 }
 
 fn gdb_tid(tid: Tid) -> Option<GdbTid> {
@@ -64,7 +73,10 @@ impl ReplayTarget {
     /// A target over `timeline`, which stands where gdb should first see it.
     pub fn new(timeline: Timeline) -> ReplayTarget {
         let focus = timeline.engine().current_tid();
+        let start = timeline.here().event();
         ReplayTarget {
+            files: Default::default(),
+            start,
             timeline,
             action: Action::Continue,
             broken: None,
@@ -227,6 +239,14 @@ impl Target for ReplayTarget {
     }
 
     fn support_auxv(&mut self) -> Option<AuxvOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_extended_mode(&mut self) -> Option<ExtendedModeOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_host_io(&mut self) -> Option<HostIoOps<'_, Self>> {
         Some(self)
     }
 
@@ -447,6 +467,40 @@ impl Auxv for ReplayTarget {
             return Err(TargetError::NonFatal);
         };
         Ok(window(&image.auxv, offset, length, buf))
+    }
+}
+
+/// gdb's `run` (and `start`) goes back to where the session started; the
+/// replayed program is never really killed or started anew.
+impl ExtendedMode for ReplayTarget {
+    fn run(&mut self, _: Option<&[u8]>, _: Args<'_, '_>) -> TargetResult<Pid, Self> {
+        self.restart().map_err(TargetError::Fatal)?;
+        Pid::new(1).ok_or(TargetError::NonFatal)
+    }
+
+    fn attach(&mut self, _: Pid) -> TargetResult<(), Self> {
+        eprintln!("reel: a replay has no other process to attach to");
+        Err(TargetError::Errno(libc::EPERM as u8))
+    }
+
+    // Attached: gdb then detaches when it quits, and the replay ends cleanly.
+    fn query_if_attached(&mut self, _: Pid) -> TargetResult<AttachKind, Self> {
+        Ok(AttachKind::Attach)
+    }
+
+    fn kill(&mut self, _: Option<Pid>) -> TargetResult<ShouldTerminate, Self> {
+        Ok(ShouldTerminate::No)
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        let start = Mark::boundary(self.start);
+        if let Err(e) = self.timeline.seek(&start) {
+            let msg = format!("reel: {e}; the replay stops here");
+            eprintln!("{msg}");
+            self.broken = Some(msg);
+        }
+        self.focus = self.engine().current_tid();
+        Ok(())
     }
 }
 

@@ -231,7 +231,9 @@ impl Engine {
             let rec = self.pending.take().expect("peeked above");
             let tid = rec.event.tid();
             let writes: Vec<(u64, u64)> = match &rec.event {
-                Event::Syscall(ev) => ev.writes.iter().map(|w| (w.addr, w.len)).collect(),
+                Event::Syscall(ev) if !self.debug.watches.is_empty() => {
+                    ev.writes.iter().map(|w| (w.addr, w.len)).collect()
+                }
                 _ => Vec::new(),
             };
             let signal = match &rec.event {

@@ -60,6 +60,12 @@ impl Engine {
         if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
             self.stack_ends.insert(pid, stack.end);
         }
+        for r in &ev.regions {
+            if let RegionSource::File { file, path, .. } = &r.source {
+                let snapshot = self.reader.file_path(file);
+                self.snapshots.insert(path.clone(), snapshot);
+            }
+        }
         let image = self.describe_image(&st, &self.memories.get(&pid), ev);
         self.images.insert(pid, image);
         self.park(ev.tid, st)

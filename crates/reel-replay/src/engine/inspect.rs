@@ -25,6 +25,12 @@ impl Engine {
         self.images.get(&self.by_tid.get(&tid)?.pid)
     }
 
+    /// The trace's snapshot of the file mapped from `path` when recorded
+    /// (the last one, if the path was mapped several times).
+    pub fn snapshot_of(&self, path: &str) -> Option<&std::path::Path> {
+        self.snapshots.get(path).map(|p| p.as_path())
+    }
+
     /// The recorded pid of `tid`'s process.
     pub fn process_of(&self, tid: Tid) -> Option<Tid> {
         self.by_tid.get(&tid).map(|t| t.pid)

@@ -150,6 +150,8 @@ pub struct Engine {
     patches: HashMap<Tid, std::collections::HashSet<u64>>,
     /// Where the last landmark search stopped.
     last_landmark: Option<reel_trace::Position>,
+    /// The trace's snapshot of each file mapped so far, by its recorded path.
+    snapshots: HashMap<String, std::path::PathBuf>,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -193,6 +195,7 @@ impl Engine {
             stats: Default::default(),
             patches: HashMap::new(),
             last_landmark: None,
+            snapshots: HashMap::new(),
         })
     }
 

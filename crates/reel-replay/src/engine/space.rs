@@ -57,6 +57,7 @@ impl Engine {
         let res = match &ev.mapped_file {
             Some(mf) => {
                 let snapshot = self.reader.file_path(&mf.file);
+                self.snapshots.insert(mf.path.clone(), snapshot.clone());
                 let path = if shared {
                     match shared_copy(&mut self.shared_files, &self.scratch, &mf.path, &snapshot) {
                         Ok(p) => p,
