@@ -419,32 +419,9 @@ pub fn place(
         steps: 0,
     };
     let mut task = task;
-    let mut target = None;
     // Out of a string instruction, on to a patchable one.
-    while s.steps < MAX_STEPS {
-        let rip = task.regs()?.ip();
-        let Some(i) = decode(&task, mem, rip) else {
-            break;
-        };
-        if !i.is_string_instruction() && patch_span(&task, mem, rip).is_some() {
-            target = Some(rip);
-            break;
-        }
-        if stops_stepping(&i) {
-            break;
-        }
-        let step = if i.is_string_instruction() && (i.has_rep_prefix() || i.has_repne_prefix()) {
-            s.finish_string(task, mem, i.len() as u64)?
-        } else {
-            s.step(task)?
-        };
-        match step {
-            Step::Done(st) => task = st,
-            Step::Stuck(st) => {
-                return finish(st, mem, stack_end, s, Vec::new());
-            }
-        }
-    }
+    let (st, target) = to_patchable(&mut s, task, mem, MAX_STEPS)?;
+    task = st;
     let Some(target) = target else {
         return finish(task, mem, stack_end, s, Vec::new());
     };
@@ -458,7 +435,7 @@ pub fn place(
     for _ in 0..SAMPLE {
         match next_pass(&mut s, task, mem, target, budget)? {
             Ok(st) => task = st,
-            Err(st) => return finish(st, mem, stack_end, s, Vec::new()),
+            Err(st) => return give_up(s, st, mem, stack_end),
         }
     }
     let after = page_hashes(&task, mem, stack_end)?;
@@ -473,7 +450,7 @@ pub fn place(
     for _ in 0..SAMPLE {
         match next_pass(&mut s, task, mem, target, budget)? {
             Ok(st) => task = st,
-            Err(st) => return finish(st, mem, stack_end, s, Vec::new()),
+            Err(st) => return give_up(s, st, mem, stack_end),
         }
         for (i, a) in changed.iter().enumerate() {
             history[i].push(mem.read(&task, *a, PAGE_SIZE as usize)?);
@@ -481,6 +458,54 @@ pub fn place(
     }
     let words = watched_words(&changed, &history);
     finish(task, mem, stack_end, s, words)
+}
+
+/// Steps `task` (at most `max` more steps) out of a string instruction and
+/// on to a point [`patch_span`] accepts; returns it with that point, or
+/// where it stopped (an instruction reel does not step, a fault, the limit)
+/// with None.
+fn to_patchable(
+    s: &mut Stepper<'_>,
+    task: Stopped,
+    mem: &Memory,
+    max: usize,
+) -> Result<(Stopped, Option<u64>)> {
+    let mut task = task;
+    let limit = s.steps + max;
+    while s.steps < limit {
+        let rip = task.regs()?.ip();
+        let Some(i) = decode(&task, mem, rip) else {
+            break;
+        };
+        if !i.is_string_instruction() && patch_span(&task, mem, rip).is_some() {
+            return Ok((task, Some(rip)));
+        }
+        if stops_stepping(&i) {
+            break;
+        }
+        let step = if i.is_string_instruction() && (i.has_rep_prefix() || i.has_repne_prefix()) {
+            s.finish_string(task, mem, i.len() as u64)?
+        } else {
+            s.step(task)?
+        };
+        match step {
+            Step::Done(st) => task = st,
+            Step::Stuck(st) => return Ok((st, None)),
+        }
+    }
+    Ok((task, None))
+}
+
+/// Watching passes failed (the loop is longer than reel steps, or there is
+/// none): the landmark is the next patchable point, without watched words.
+fn give_up(
+    mut s: Stepper<'_>,
+    task: Stopped,
+    mem: &Memory,
+    stack_end: Option<u64>,
+) -> Result<Placement> {
+    let (task, _) = to_patchable(&mut s, task, mem, MAX_STEPS)?;
+    finish(task, mem, stack_end, s, Vec::new())
 }
 
 /// Passes sampled (twice) to choose the watched words.
