@@ -455,6 +455,28 @@ mod reverse {
     }
 
     #[test]
+    fn watchpoint_set_at_a_breakpoint_then_reverse() {
+        // Line 14 (`return total;`) starts right after the write to total:
+        // the watch, set only now, traps where the breakpoint was hit.
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break counter.c:14",
+                "continue",
+                "continue",
+                "watch total",
+                "reverse-continue",
+                "print total",
+                "print x",
+            ],
+        );
+        assert_has(&out, "Old value = 5\nNew value = 1");
+        assert_eq!(values(&out), vec!["$1 = 1", "$2 = 2"], "{}", out.describe());
+    }
+
+    #[test]
     fn watchpoint_in_reverse_stops_at_the_read() {
         let r = record("counter");
         let out = replay_gdb(

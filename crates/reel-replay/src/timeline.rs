@@ -231,7 +231,7 @@ impl Timeline {
                     if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
                         return Err(self.lost(format!("stop {} of a continue", mine + 1)));
                     }
-                    if points.caused(&s) {
+                    if points.caused(&s) || self.sits_on_breakpoint(&s, points) {
                         mine += 1;
                     }
                     let n = seen.len() as u64 + 1;
@@ -261,6 +261,18 @@ impl Timeline {
             }
         }
         Ok(seen)
+    }
+
+    /// Whether `stop`, an extra point's watch, left its task on one of
+    /// `points`' breakpoints: the move's own run stopped there too (at the
+    /// same state, before the instruction), and resuming steps over it.
+    fn sits_on_breakpoint(&self, stop: &Stop, points: &Points) -> bool {
+        let Stop::Watch { tid, .. } = stop else {
+            return false;
+        };
+        self.engine
+            .regs(*tid)
+            .is_ok_and(|r| points.breakpoints.contains(&r.ip()))
     }
 
     /// Goes to `mark`: replays from the start of the trace.
