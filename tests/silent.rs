@@ -365,13 +365,7 @@ fn reel_page_cannot_be_replaced() {
             .any(|r| matches!(&r.event, Event::Syscall(s) if s.nr == SYS_GETPID)),
         "the getpid after the attempts is missing from the trace"
     );
-    let out = sb.replay(&trace);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    sb.assert_replays_like(&trace, &rec);
 }
 
 /// A program that jumps into reel's code page makes a syscall the filter
@@ -425,13 +419,7 @@ fn checksum_of_a_threaded_program_replays() {
             .any(|r| matches!(&r.event, Event::Syscall(s) if s.checksum.is_some())),
         "no checksum recorded at all"
     );
-    let out = sb.replay(&trace);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    sb.assert_replays_like(&trace, &rec);
 }
 
 /// No false alarms: node with a timer (a thread pool, clock_gettime calls
@@ -526,13 +514,7 @@ fn timer_signals_during_exec_are_recorded() {
         "{}",
         rec.describe()
     );
-    let out = sb.replay(&trace);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    sb.assert_replays_like(&trace, &rec);
 }
 
 /// Bytes sent to a socket (sendto, sendmsg) are checked too: an edited

@@ -267,6 +267,18 @@ impl Sandbox {
         run(self.reel().arg("replay").arg("-a").arg(trace), None)
     }
 
+    /// Replays `trace` and checks that it exits 0 printing what the
+    /// recording `rec` printed.
+    pub fn assert_replays_like(&self, trace: &Path, rec: &Output) {
+        let out = self.replay(trace);
+        assert_eq!(
+            (out.status, out.stdout_str()),
+            (0, rec.stdout_str()),
+            "{}",
+            out.describe()
+        );
+    }
+
     /// Runs `reel dump --json <trace>`, checks that it succeeds and prints
     /// one JSON object per line and at least one line, and returns the
     /// number of events.
