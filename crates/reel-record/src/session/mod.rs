@@ -428,6 +428,9 @@ impl Recorder {
                 self.explain_refusal(nr, &args, errno);
                 Some(errno)
             }
+            // No such syscall (`syscall(-1)`, past the kernel's table, x32):
+            // ENOSYS is what the kernel answers too, nothing to warn about.
+            None if !reel_syscalls::may_exist(nr) => Some(libc::ENOSYS),
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
                     let what = if nr == libc::SYS_clone as u64 {
