@@ -270,12 +270,18 @@ impl Recorder {
         Ok(())
     }
 
-    /// SIGTERM or SIGHUP sent to reel goes to the recorded program, which
-    /// ends (or not) as it would have without reel; the recording goes on
-    /// until it does and the trace is finished properly.
+    /// SIGTERM, SIGHUP (or another signal that would kill reel) sent to
+    /// reel from outside goes to the recorded program, which ends (or not)
+    /// as it would have without reel; the recording goes on until it does
+    /// and the trace is finished properly. One a recorded process sent (to
+    /// its process group, reel included) already reached its targets, and
+    /// one from the kernel (a hangup) reaches the program on its own: reel
+    /// just survives those.
     fn pass_on_termination(&mut self) -> Result<()> {
-        if let Some(sig) = reel_sys::fs::take_termination() {
-            if self.task_info.contains_key(&self.root_pid) {
+        for (sig, sender) in reel_sys::fs::take_caught_signals() {
+            let Some(sender) = sender else { continue };
+            let recorded = self.task_info.values().any(|t| t.pid == sender);
+            if !recorded && self.task_info.contains_key(&self.root_pid) {
                 reel_sys::send_signal(self.root_pid, sig)?;
             }
         }
