@@ -49,6 +49,11 @@ enum Command {
         /// random points). The choices are in the trace: it replays exactly.
         #[arg(long)]
         chaos: bool,
+        /// When the program exits, go on recording the processes it left
+        /// running (daemons, background jobs) until they are gone too; by
+        /// default they are killed then and the recording ends.
+        #[arg(short = 'w', long)]
+        wait: bool,
         /// The program and its arguments; reel's options end here.
         #[arg(
             required = true,
@@ -159,8 +164,9 @@ fn main() -> ExitCode {
             output,
             checksum,
             chaos,
+            wait,
             command,
-        } => cmd_record(output, checksum, chaos, command),
+        } => cmd_record(output, checksum, chaos, wait, command),
         Command::Replay {
             autopilot,
             server,
@@ -255,6 +261,7 @@ fn cmd_record(
     output: Option<PathBuf>,
     checksum: bool,
     chaos: bool,
+    wait_all: bool,
     command: Vec<OsString>,
 ) -> Result<i32> {
     let prog = Path::new(&command[0]);
@@ -295,6 +302,7 @@ fn cmd_record(
         checksum,
         cpu,
         chaos,
+        wait_all,
     };
     let outcome = reel_record::record(&opts, writer)
         .with_context(|| format!("recording {} into {}", prog.display(), dir.display()))?;

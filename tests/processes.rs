@@ -36,6 +36,7 @@ macro_rules! process_programs {
 }
 
 process_programs!(
+    clone_exit_at_once,
     clone_raw,
     exec_i386,
     exec_script,
@@ -580,5 +581,38 @@ mod tools {
             direct.describe()
         );
         assert_eq!(direct.status, 126, "{}", direct.describe());
+    }
+}
+
+/// Recordings that end when the recorded program does (issue 12).
+mod ending {
+    use super::*;
+
+    /// A daemon left waiting for ever (`tests/programs/ending/daemon.c`):
+    /// record ends when the program exits (the daemon is killed then), and
+    /// the trace replays to the same output and status. Not run natively:
+    /// the daemon would outlive the test. Without the feature, record hangs
+    /// until the harness deadline and the test fails.
+    #[test]
+    fn daemon_does_not_keep_the_recording_going() {
+        let sb = Sandbox::new("proc-daemon");
+        let prog = compile_c(&programs_dir().join("ending").join("daemon.c"), sb.path());
+        let trace = sb.path().join("trace");
+        let rec = sb.record(&trace, false, &[prog.to_string_lossy().into_owned()], None);
+        assert_eq!(rec.status, 0, "{}", rec.describe());
+        assert_eq!(
+            rec.stdout_str(),
+            "parent: the daemon runs\nEXIT-SUCCESS\n",
+            "{}",
+            rec.describe()
+        );
+        assert!(
+            rec.stderr_str().contains("left running"),
+            "{}",
+            rec.describe()
+        );
+        let rep = sb.replay(&trace);
+        assert_eq!(rep.status, 0, "{}", rep.describe());
+        assert_eq!(rep.stdout, rec.stdout, "{}", rep.describe());
     }
 }

@@ -102,6 +102,7 @@ program_tests!(
     stack_addr,
     stderr,
     stdin_echo,
+    syscall_invalid,
     sysinfo,
     time,
     tty,

@@ -129,6 +129,8 @@ signal_tests!(
     itimer_avx,
     itimer_compute,
     itimer_tight,
+    kill_group,
+    kill_group_abort,
     kill_self,
     memcpy_signal,
     onstack_without_altstack,

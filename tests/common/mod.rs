@@ -12,6 +12,7 @@ pub mod edit;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -82,9 +83,12 @@ fn cmdline(cmd: &Command) -> String {
 
 /// Runs `cmd` to completion with `stdin` as its input (`None`: /dev/null),
 /// capturing stdout and stderr, killing it after [`TIMEOUT`] (then panics
-/// with what it printed so far).
+/// with what it printed so far). It runs in a process group of its own, so
+/// that a program signalling its group (`kill(0, ...)`) reaches only what
+/// the test started, not the test runner.
 pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     let line = cmdline(cmd);
+    cmd.process_group(0);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {

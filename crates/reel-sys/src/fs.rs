@@ -53,34 +53,87 @@ pub fn ignore_terminal_interrupts() {
     }
 }
 
-/// The termination signal reel received and has not passed on yet.
-static TERMINATION: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// Signals reel received and has not handled yet: a bit per number.
+static CAUGHT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-extern "C" fn note_termination(sig: libc::c_int) {
-    TERMINATION.store(sig, std::sync::atomic::Ordering::SeqCst);
+/// For each caught signal, the process that sent it (0: the kernel).
+static SENDERS: [std::sync::atomic::AtomicI32; 65] =
+    [const { std::sync::atomic::AtomicI32::new(0) }; 65];
+
+extern "C" fn note_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let Ok(i) = usize::try_from(sig) else { return };
+    if i >= SENDERS.len() || info.is_null() {
+        return;
+    }
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler;
+    // si_pid is meaningful for the user-sent codes (<= 0) read here.
+    let sender = unsafe {
+        if (*info).si_code <= 0 {
+            (*info).si_pid()
+        } else {
+            0
+        }
+    };
+    SENDERS[i].store(sender, SeqCst);
+    CAUGHT.fetch_or(1 << i, SeqCst);
 }
 
-/// Makes SIGTERM and SIGHUP to reel interrupt its waits instead of killing
-/// it, so that the recorder can pass them on to the program (a CI timeout
-/// then ends the program as it would without reel, and the trace is
-/// finished properly). See [`take_termination`].
+/// The signals [`catch_termination_signals`] catches: every catchable one
+/// whose default action would end reel, but SIGINT and SIGQUIT (ignored, see
+/// [`ignore_terminal_interrupts`]), the faults (a real fault in reel must
+/// still kill it) and glibc's two internal real-time signals.
+fn caught_signals() -> impl Iterator<Item = i32> {
+    [
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGPWR,
+        libc::SIGSTKFLT,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGIO,
+        libc::SIGABRT,
+    ]
+    .into_iter()
+    .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
+}
+
+/// Makes the signals that would kill reel (SIGTERM, SIGHUP, SIGUSR1, real-time
+/// ones ...) interrupt its waits instead, so that the recorder can pass them
+/// on to the program when someone outside sent them (a CI timeout then ends
+/// the program as it would without reel, and the trace is finished
+/// properly), and survive them when the recorded program sent them to its
+/// own process group, reel included. See [`take_caught_signals`].
 pub fn catch_termination_signals() {
-    for sig in [libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic; no SA_RESTART, so a
-        // blocked waitpid returns EINTR.
+    for sig in caught_signals() {
+        // SAFETY: the handler only stores to atomics; no SA_RESTART, so a
+        // blocked waitpid returns EINTR. A glibc abort() in reel still ends
+        // it: abort resets SIGABRT to the default after a handler returns.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = note_termination as *const () as usize;
+            act.sa_sigaction = note_signal as *const () as usize;
+            act.sa_flags = libc::SA_SIGINFO;
             libc::sigemptyset(&mut act.sa_mask);
             libc::sigaction(sig, &act, std::ptr::null_mut());
         }
     }
 }
 
-/// The termination signal received since the last call, if any.
-pub fn take_termination() -> Option<i32> {
-    match TERMINATION.swap(0, std::sync::atomic::Ordering::SeqCst) {
-        0 => None,
-        sig => Some(sig),
-    }
+/// The signals caught since the last call, each with the pid of the process
+/// that sent it (`None` when the kernel did).
+pub fn take_caught_signals() -> Vec<(i32, Option<i32>)> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let bits = CAUGHT.swap(0, SeqCst);
+    (1..SENDERS.len())
+        .filter(|&i| bits & (1 << i) != 0)
+        .map(|i| {
+            let pid = SENDERS[i].load(SeqCst);
+            (i as i32, (pid > 0).then_some(pid))
+        })
+        .collect()
 }

@@ -4,21 +4,17 @@
 use crate::PRIVATE_SYSCALL_RIP;
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
 const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
 
 // Offsets in struct seccomp_data.
-const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const OFF_IP_LO: u32 = 8;
 const OFF_IP_HI: u32 = 12;
 
 const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
 const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
-const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
 const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 
 fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
@@ -26,11 +22,13 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// The filter program. Checks the architecture (anything but x86-64 kills the
-/// process: reel cannot record it), refuses x32 syscalls with ENOSYS, lets
-/// through only the syscalls made by the one `syscall` instruction of reel's
+/// process: reel cannot record it), lets through only the syscalls made by the one `syscall` instruction of reel's
 /// code page (the kernel reports the address after it), and traps
 /// everything else — a syscall from anywhere else in the private pages
-/// (the writable scratch page included) is traced like any other.
+/// (the writable scratch page included) is traced like any other. Invalid
+/// numbers (`syscall(-1)`, x32-flagged ones) are traced too: the recorder
+/// fails them with ENOSYS as the kernel would, and the trace holds the event
+/// replay needs to return the same.
 pub fn filter() -> Vec<libc::sock_filter> {
     let hi = (PRIVATE_SYSCALL_RIP >> 32) as u32;
     let lo = PRIVATE_SYSCALL_RIP as u32;
@@ -38,15 +36,12 @@ pub fn filter() -> Vec<libc::sock_filter> {
         /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
         /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
-        /* 3 */ ins(LD_W_ABS, 0, 0, OFF_NR),
-        /* 4 */ ins(JGE_K, 0, 1, X32_SYSCALL_BIT),
-        /* 5 */ ins(RET_K, 0, 0, SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
-        /* 6 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
-        /* 7 */ ins(JEQ_K, 0, 3, hi),
-        /* 8 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
-        /* 9 */ ins(JEQ_K, 0, 1, lo),
-        /* 10 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
-        /* 11 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 3 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
+        /* 4 */ ins(JEQ_K, 0, 3, hi),
+        /* 5 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
+        /* 6 */ ins(JEQ_K, 0, 1, lo),
+        /* 7 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        /* 8 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
     ]
 }
 

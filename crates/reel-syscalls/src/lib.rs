@@ -217,6 +217,13 @@ pub fn spec(nr: u64) -> Option<&'static SyscallSpec> {
     (i != table::NO_ROW).then(|| &TABLE[usize::from(i)])
 }
 
+/// Whether `nr` could be a syscall of some x86-64 kernel: the 64-bit
+/// table ends below 512 (512 and up are x32 numbers); negative numbers and
+/// x32-flagged ones are not 64-bit syscalls at all.
+pub fn may_exist(nr: u64) -> bool {
+    nr < 512
+}
+
 /// The row for a syscall name.
 pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
     TABLE.iter().find(|s| s.name == name)

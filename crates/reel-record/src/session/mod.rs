@@ -34,6 +34,9 @@ pub struct RecordOptions {
     pub cpu: Option<u32>,
     /// Randomise scheduling decisions (see schedule.rs).
     pub chaos: bool,
+    /// Go on recording after the program exits, until every process it
+    /// left running is gone too (otherwise those are killed then).
+    pub wait_all: bool,
 }
 
 /// How the recording ended.
@@ -137,6 +140,10 @@ struct Recorder {
     chaos: Option<schedule::Chaos>,
     root_pid: Tid,
     root_exit: Option<ExitKind>,
+    /// `record --wait`: see [`RecordOptions::wait_all`].
+    wait_all: bool,
+    /// The program exited and reel killed what it left running.
+    ending: bool,
     events: u64,
     /// First stops of new tasks whose creation is not recorded yet.
     held: HashMap<Tid, Stopped>,
@@ -189,6 +196,8 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         chaos: opts.chaos.then(schedule::Chaos::new),
         root_pid: root,
         root_exit: None,
+        wait_all: opts.wait_all,
+        ending: false,
         events: 0,
         held: HashMap::new(),
         vfork_held: HashMap::new(),
@@ -270,12 +279,18 @@ impl Recorder {
         Ok(())
     }
 
-    /// SIGTERM or SIGHUP sent to reel goes to the recorded program, which
-    /// ends (or not) as it would have without reel; the recording goes on
-    /// until it does and the trace is finished properly.
+    /// SIGTERM, SIGHUP (or another signal that would kill reel) sent to
+    /// reel from outside goes to the recorded program, which ends (or not)
+    /// as it would have without reel; the recording goes on until it does
+    /// and the trace is finished properly. One a recorded process sent (to
+    /// its process group, reel included) already reached its targets, and
+    /// one from the kernel (a hangup) reaches the program on its own: reel
+    /// just survives those.
     fn pass_on_termination(&mut self) -> Result<()> {
-        if let Some(sig) = reel_sys::fs::take_termination() {
-            if self.task_info.contains_key(&self.root_pid) {
+        for (sig, sender) in reel_sys::fs::take_caught_signals() {
+            let Some(sender) = sender else { continue };
+            let recorded = self.task_info.values().any(|t| t.pid == sender);
+            if !recorded && self.task_info.contains_key(&self.root_pid) {
                 reel_sys::send_signal(self.root_pid, sig)?;
             }
         }
@@ -366,7 +381,33 @@ impl Recorder {
             // A process exit is a natural point to make the trace durable.
             self.writer.flush()?;
         }
+        self.end_with_program();
         Ok(())
+    }
+
+    /// Once the recorded program (the root process, all its threads) is
+    /// gone, the recording ends: the processes it left running (a daemon
+    /// that double-forked, background jobs) are killed, as rr does without
+    /// `--wait`, so that their deaths end the trace instead of reel waiting
+    /// for ever.
+    fn end_with_program(&mut self) {
+        let root_gone =
+            self.root_exit.is_some() && !self.task_info.values().any(|t| t.pid == self.root_pid);
+        if self.wait_all || self.ending || !root_gone || self.task_info.is_empty() {
+            return;
+        }
+        self.ending = true;
+        let left: HashSet<Tid> = self.task_info.values().map(|t| t.pid).collect();
+        eprintln!(
+            "reel: the program exited; ending the {} process(es) it left running (record --wait waits for them)",
+            left.len()
+        );
+        let tids = self.task_info.keys().chain(self.held.keys());
+        for &tid in tids.collect::<Vec<_>>() {
+            // SIGKILL to one thread ends its whole process; ESRCH (already
+            // gone) is fine.
+            let _ = reel_sys::send_signal(tid, libc::SIGKILL);
+        }
     }
 
     fn on_stop(&mut self, st: Stopped) -> Result<()> {
@@ -428,6 +469,9 @@ impl Recorder {
                 self.explain_refusal(nr, &args, errno);
                 Some(errno)
             }
+            // No such syscall (`syscall(-1)`, past the kernel's table, x32):
+            // ENOSYS is what the kernel answers too, nothing to warn about.
+            None if !reel_syscalls::may_exist(nr) => Some(libc::ENOSYS),
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
                     let what = if nr == libc::SYS_clone as u64 {
