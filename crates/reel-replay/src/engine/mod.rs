@@ -202,6 +202,7 @@ impl Drop for Engine {
     }
 }
 
+mod checkpoint;
 mod control;
 mod exec;
 mod inspect;
@@ -210,6 +211,7 @@ mod space;
 mod syscall;
 mod tasks;
 
+pub use checkpoint::Checkpoint;
 pub use control::{Constraints, Stop, WatchKind};
 
 impl Engine {
