@@ -183,6 +183,7 @@ impl Timeline {
         let now = self.engine.event();
         if self.engine.at_boundary() {
             self.here = Mark::boundary(now);
+            self.maybe_checkpoint()?;
         } else {
             if now != before {
                 self.here = Mark::boundary(now);
@@ -375,11 +376,22 @@ impl Timeline {
         self.apply(&user)?;
         let mut count_in = (0u64, 0u64); // (event, stops since it)
         loop {
+            // In stretches, to take checkpoints on the way (the next
+            // reverse step then starts near here).
+            let now = self.engine.event();
+            let until = here
+                .event
+                .min((now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY);
             let s = self.engine.step(&Constraints {
-                until_event: Some(here.event),
+                until_event: Some(until),
                 hold_end: true,
                 ..Constraints::default()
             })?;
+            if matches!(s, Stop::Event { .. }) && until < here.event && self.engine.event() == until
+            {
+                self.maybe_checkpoint()?;
+                continue;
+            }
             if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
                 break;
             }
