@@ -21,7 +21,7 @@ use std::process::Command;
 
 #[test]
 fn every_program_has_a_test() {
-    assert_programs_listed("gdb", &["counter", "fork", "threads"]);
+    assert_programs_listed("gdb", &["counter", "fork", "long", "threads"]);
 }
 
 mod programs {
@@ -38,6 +38,11 @@ mod programs {
     #[test]
     fn threads() {
         super::run_program("gdb/threads");
+    }
+
+    #[test]
+    fn long() {
+        super::run_program("gdb/long");
     }
 }
 
@@ -377,6 +382,65 @@ mod forward {
 
 mod reverse {
     use super::*;
+
+    /// The event of `Last re-run started at event N` lines.
+    fn rerun_origins(out: &Output) -> Vec<u64> {
+        out.stdout_str()
+            .lines()
+            .chain(out.stderr_str().lines())
+            .filter_map(|l| l.strip_prefix("Last re-run started at event "))
+            .filter_map(|n| n.trim().parse().ok())
+            .collect::<Vec<u64>>()
+    }
+
+    #[test]
+    fn reverse_on_a_long_trace_starts_from_a_checkpoint() {
+        let r = record("long");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue 1500",
+                "print x",
+                "reverse-continue",
+                "print x",
+                "print total",
+                "monitor checkpoints",
+                "reverse-stepi",
+                "stepi",
+                "print x",
+                "print total",
+                "monitor checkpoints",
+                "monitor checkpoint",
+                "reverse-continue",
+                "print x",
+                "monitor restart 1",
+                "flushregs",
+                "print x",
+            ],
+        );
+        let v = values(&out);
+        assert_eq!(
+            v,
+            vec![
+                "$1 = 1501",
+                "$2 = 1500",
+                "$3 = 1124250",
+                "$4 = 1500",
+                "$5 = 1124250",
+                "$6 = 1499",
+                "$7 = 1500",
+            ],
+            "{}",
+            out.describe()
+        );
+        // Both re-runs began at a checkpoint far from the trace's start.
+        let origins = rerun_origins(&out);
+        assert_eq!(origins.len(), 2, "{}", out.describe());
+        assert!(origins.iter().all(|&o| o > 1000), "{}", out.describe());
+    }
 
     #[test]
     fn reverse_continue_to_previous_hit() {

@@ -56,6 +56,8 @@ pub struct ReplayTarget {
     start: u64,
     /// Files gdb opened (vFile), by descriptor.
     pub(crate) files: std::collections::HashMap<u32, std::fs::File>,
+    /// Positions saved by `monitor checkpoint`, numbered from 1.
+    saved: Vec<Mark>,
 }
 
 fn gdb_tid(tid: Tid) -> Option<GdbTid> {
@@ -81,6 +83,7 @@ impl ReplayTarget {
             action: Action::Continue,
             broken: None,
             focus,
+            saved: Vec::new(),
         }
     }
 
@@ -516,6 +519,53 @@ impl MonitorCmd for ReplayTarget {
                     "monitor when      the number of the last event replayed"
                 );
                 outputln!(out, "monitor goto N    go to the point right after event N");
+                outputln!(out, "monitor checkpoint   save this position");
+                outputln!(out, "monitor restart N    go back to saved position N");
+                outputln!(
+                    out,
+                    "monitor checkpoints  reel's own checkpoints, and where the last re-run began"
+                );
+            }
+            ["checkpoint"] => {
+                self.saved.push(self.timeline.here().clone());
+                outputln!(
+                    out,
+                    "Checkpoint {} at event {}",
+                    self.saved.len(),
+                    self.engine().event()
+                );
+            }
+            ["restart", n] => match n.parse::<usize>().ok().and_then(|n| self.saved.get(n.wrapping_sub(1))) {
+                Some(mark) => {
+                    let mark = mark.clone();
+                    match self.timeline.seek(&mark) {
+                        Ok(()) => outputln!(out, "Current event: {}", self.engine().event()),
+                        Err(e) => {
+                            let msg = format!("reel: {e}; the replay stops here");
+                            outputln!(out, "{msg}");
+                            self.broken = Some(msg);
+                        }
+                    }
+                    self.focus = self.engine().current_tid();
+                }
+                None => outputln!(
+                    out,
+                    "reel: no checkpoint {n:?} (monitor checkpoint saves one; they are numbered from 1)"
+                ),
+            },
+            ["checkpoints"] => {
+                let evs: Vec<String> = self
+                    .timeline
+                    .checkpoint_events()
+                    .iter()
+                    .map(u64::to_string)
+                    .collect();
+                outputln!(out, "Checkpoints at events: {}", evs.join(" "));
+                outputln!(
+                    out,
+                    "Last re-run started at event {}",
+                    self.timeline.seek_origin()
+                );
             }
             ["goto", n] => match n.parse::<u64>() {
                 Ok(n) if n >= 1 => {

@@ -8,13 +8,22 @@
 //! reaches the same state: that is how a mark is sought. Moves never cross
 //! an event: a move that does starts a new mark at the boundary it crossed.
 //!
-//! Going back re-runs the trace from its start (there are no checkpoints
-//! yet), so its cost grows with the distance from the start of the trace.
+//! Going back re-runs the trace from the nearest checkpoint at or before
+//! the target's event ([`crate::engine::Checkpoint`], taken every
+//! [`CHECKPOINT_EVERY`] events as replay goes, at most [`MAX_CHECKPOINTS`],
+//! denser near the newest), or from the start of the trace where the replay
+//! cannot be checkpointed. The search of reverse-continue still replays
+//! from the start of the trace.
 
-use crate::engine::{Constraints, Engine, ReplayOptions, Stop, WatchKind};
+use crate::engine::{Checkpoint, Constraints, Engine, ReplayOptions, Stop, WatchKind};
 use crate::{ReplayError, Result};
 use reel_trace::{Tid, TraceReader};
 use std::path::PathBuf;
+
+/// Events between two checkpoints taken as replay goes.
+pub const CHECKPOINT_EVERY: u64 = 100;
+/// The most checkpoints kept.
+pub const MAX_CHECKPOINTS: usize = 24;
 
 /// A set of breakpoints and watchpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,6 +118,10 @@ pub struct Timeline {
     here: Mark,
     /// The first position (the start the session was opened at).
     start: u64,
+    /// Checkpoints, by event.
+    checkpoints: Vec<Checkpoint>,
+    /// The event the last re-run started from (0: the start of the trace).
+    seek_origin: u64,
 }
 
 impl Timeline {
@@ -123,12 +136,10 @@ impl Timeline {
             user: Points::default(),
             here: Mark::boundary(start),
             start,
+            checkpoints: Vec::new(),
+            seek_origin: 0,
         };
-        t.engine.step(&Constraints {
-            until_event: Some(start),
-            hold_end: true,
-            ..Constraints::default()
-        })?;
+        t.run_to(start, false)?;
         t.here = Mark::boundary(t.engine.event());
         Ok(t)
     }
@@ -172,6 +183,7 @@ impl Timeline {
         let now = self.engine.event();
         if self.engine.at_boundary() {
             self.here = Mark::boundary(now);
+            self.maybe_checkpoint()?;
         } else {
             if now != before {
                 self.here = Mark::boundary(now);
@@ -187,19 +199,96 @@ impl Timeline {
         Ok(stop)
     }
 
-    /// A fresh engine at `mark`'s event boundary, output not reproduced.
+    /// The event the last re-run (a seek, a step or continue backwards)
+    /// started from: a checkpoint's, or 0 for the start of the trace.
+    pub fn seek_origin(&self) -> u64 {
+        self.seek_origin
+    }
+
+    /// The events of the checkpoints kept.
+    pub fn checkpoint_events(&self) -> Vec<u64> {
+        self.checkpoints.iter().map(|c| c.event()).collect()
+    }
+
+    /// Takes a checkpoint here if the last one is far enough behind and the
+    /// replay can be checkpointed.
+    fn maybe_checkpoint(&mut self) -> Result<()> {
+        let ev = self.engine.event();
+        let before = self.checkpoints.iter().rposition(|c| c.event() <= ev);
+        if let Some(i) = before {
+            if ev - self.checkpoints[i].event() < CHECKPOINT_EVERY {
+                return Ok(());
+            }
+        }
+        let Some(cp) = self.engine.checkpoint()? else {
+            return Ok(());
+        };
+        let at = before.map_or(0, |i| i + 1);
+        self.checkpoints.insert(at, cp);
+        if self.checkpoints.len() > MAX_CHECKPOINTS {
+            // Thin out where checkpoints are dense for their distance
+            // from the newest: spacing grows going back.
+            let evs = self.checkpoint_events();
+            let newest = evs[at];
+            let cost = |i: usize| {
+                let gap = (evs[i + 1] - evs[i - 1]) as f64;
+                gap / (newest.abs_diff(evs[i]) as f64 + CHECKPOINT_EVERY as f64)
+            };
+            let drop = (1..evs.len() - 1)
+                .filter(|&i| i != at)
+                .min_by(|&a, &b| cost(a).total_cmp(&cost(b)));
+            if let Some(i) = drop {
+                self.checkpoints.remove(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays on to event `event`, taking checkpoints on the way.
+    fn run_to(&mut self, event: u64, quiet: bool) -> Result<()> {
+        loop {
+            self.maybe_checkpoint()?;
+            let now = self.engine.event();
+            let next = (now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            let target = event.min(next.max(now + 1));
+            let got = self.engine.step(&Constraints {
+                until_event: Some(target),
+                hold_end: true,
+                ..Constraints::default()
+            })?;
+            if !matches!(got, Stop::Event { .. }) || self.engine.event() != target {
+                if quiet {
+                    return Err(self.lost(format!("event {event}")));
+                }
+                return Ok(());
+            }
+            if target >= event {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The engine at `event`'s boundary, from the nearest checkpoint or a
+    /// fresh engine, output not reproduced.
     fn fresh_at(&mut self, event: u64) -> Result<()> {
-        let engine = Engine::new(TraceReader::open(&self.dir)?, self.opts.clone())?;
-        // The old engine's tasks are killed when it is dropped.
-        self.engine = engine;
+        let near = self.checkpoints.iter().rposition(|c| c.event() <= event);
+        match near {
+            Some(i) => {
+                self.engine.restore(&mut self.checkpoints[i])?;
+                // As a fresh engine: no points until the caller sets them.
+                self.engine.set_debug_points(&[], &[]);
+                self.seek_origin = self.checkpoints[i].event();
+            }
+            None => {
+                let engine = Engine::new(TraceReader::open(&self.dir)?, self.opts.clone())?;
+                // The old engine's tasks are killed when it is dropped.
+                self.engine = engine;
+                self.seek_origin = 0;
+            }
+        }
         self.engine.set_echo(false);
-        let got = self.engine.step(&Constraints {
-            until_event: Some(event),
-            hold_end: true,
-            ..Constraints::default()
-        })?;
-        if !matches!(got, Stop::Event { .. }) {
-            return Err(self.lost(format!("event {event}")));
+        if self.engine.event() < event {
+            self.run_to(event, true)?;
         }
         Ok(())
     }
@@ -299,11 +388,22 @@ impl Timeline {
         self.apply(&user)?;
         let mut count_in = (0u64, 0u64); // (event, stops since it)
         loop {
+            // In stretches, to take checkpoints on the way (the next
+            // reverse step then starts near here).
+            let now = self.engine.event();
+            let until = here
+                .event
+                .min((now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY);
             let s = self.engine.step(&Constraints {
-                until_event: Some(here.event),
+                until_event: Some(until),
                 hold_end: true,
                 ..Constraints::default()
             })?;
+            if matches!(s, Stop::Event { .. }) && until < here.event && self.engine.event() == until
+            {
+                self.maybe_checkpoint()?;
+                continue;
+            }
             if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
                 break;
             }

@@ -274,6 +274,16 @@ impl ChunkStream {
         })
     }
 
+    /// An independent reader at the same place (its own file handle).
+    pub(crate) fn try_clone(&self) -> Result<ChunkStream, TraceError> {
+        let mut c = ChunkStream::open(&self.path)?;
+        c.len = self.len;
+        c.offset = self.offset;
+        c.seq = self.seq;
+        c.payload = self.payload.clone();
+        Ok(c)
+    }
+
     /// Offset of the next chunk (or of the end of the file).
     pub(crate) fn offset(&self) -> u64 {
         self.offset

@@ -193,6 +193,27 @@ impl TraceReader {
         self
     }
 
+    /// An independent reader at the same position: reading on from either
+    /// does not move the other (a replay checkpoint keeps one).
+    pub fn try_clone(&self) -> Result<TraceReader, TraceError> {
+        Ok(TraceReader {
+            dir: self.dir.clone(),
+            header: self.header.clone(),
+            summary: self.summary.clone(),
+            complete: self.complete,
+            events: self.events.try_clone()?,
+            ev_pos: self.ev_pos,
+            ev_chunk_at: self.ev_chunk_at,
+            data: self.data.try_clone()?,
+            data_pos: self.data_pos,
+            data_read: self.data_read,
+            data_used: self.data_used,
+            next_number: self.next_number,
+            finished: self.finished,
+            skip_data: self.skip_data,
+        })
+    }
+
     /// The trace directory.
     pub fn dir(&self) -> &Path {
         &self.dir

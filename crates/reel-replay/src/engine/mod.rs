@@ -224,6 +224,7 @@ impl Drop for Engine {
 }
 
 mod check;
+mod checkpoint;
 mod control;
 mod exec;
 mod inspect;
@@ -234,6 +235,7 @@ mod syscall;
 mod tasks;
 mod yields;
 
+pub use checkpoint::Checkpoint;
 pub use control::{Constraints, Stop, WatchKind};
 
 impl Engine {

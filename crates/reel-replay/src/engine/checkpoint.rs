@@ -1,0 +1,165 @@
+//! Checkpoints: a frozen copy of the replayed process, made by injecting a
+//! fork at an event boundary, with the engine's bookkeeping beside it.
+//! Restoring forks the copy again, so a checkpoint can be used many times.
+//!
+//! A fork copies one thread and shares MAP_SHARED memory, so only a tree of
+//! one single-threaded process without shared mappings is checkpointed;
+//! elsewhere [`Engine::checkpoint`] declines and the caller re-runs from the
+//! start of the trace.
+
+use super::{Engine, Image, Task};
+use crate::Result;
+use reel_sys::{Regs, StopReason, Stopped};
+use reel_trace::{ExitKind, Record, Tid, TraceReader};
+use std::collections::{HashMap, HashSet};
+
+/// The replay as it was right after an event, ready to be gone back to.
+pub struct Checkpoint {
+    event: u64,
+    frozen: Option<Stopped>,
+    tid: Tid,
+    regs: Regs,
+    reason: StopReason,
+    task: Task,
+    reader: TraceReader,
+    pending: Option<Record>,
+    brks: HashMap<Tid, u64>,
+    stack_ends: HashMap<Tid, u64>,
+    images: HashMap<Tid, Image>,
+    snapshots: HashMap<String, std::path::PathBuf>,
+    root: Option<Tid>,
+    root_exit: Option<ExitKind>,
+    last_tid: Option<Tid>,
+    /// The `pause` instructions patched in its memory.
+    patches: HashMap<Tid, HashSet<u64>>,
+}
+
+impl Checkpoint {
+    /// The last event replayed at the checkpoint.
+    pub fn event(&self) -> u64 {
+        self.event
+    }
+}
+
+impl Drop for Checkpoint {
+    fn drop(&mut self) {
+        if let Some(f) = self.frozen.take() {
+            reel_sys::inject::discard(f);
+        }
+    }
+}
+
+impl Task {
+    /// The bookkeeping of a task, without its ptrace handle.
+    fn copy_state(&self) -> Task {
+        Task {
+            real: 0,
+            stopped: None,
+            fresh: self.fresh,
+            pending_signal: self.pending_signal,
+            pid: self.pid,
+            exiting: self.exiting,
+            gone: self.gone,
+            initial: self.initial,
+            hw_generation: u64::MAX,
+            settid: self.settid,
+            injected: self.injected,
+            vfork_wait: None,
+            shares_memory: self.shares_memory,
+            dying: self.dying,
+            temp_mask: self.temp_mask,
+            pause_hits: self.pause_hits,
+            yield_at: self.yield_at,
+        }
+    }
+}
+
+impl Engine {
+    /// Takes a checkpoint here, or `None` where this replay cannot be
+    /// checkpointed (between events, several tasks, MAP_SHARED memory...).
+    pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>> {
+        if self.mid_interval || !self.tasks.is_empty() || !self.shared_files.is_empty() {
+            return Ok(None);
+        }
+        if self.by_tid.len() != 1 {
+            return Ok(None);
+        }
+        let (&tid, t) = self.by_tid.iter().next().expect("one task");
+        let plain = t.gone.is_none()
+            && t.stopped.is_some()
+            && !t.initial
+            && !t.exiting
+            && !t.dying
+            && !t.shares_memory
+            && t.vfork_wait.is_none()
+            && t.pending_signal.is_none()
+            && t.injected.is_none()
+            && t.settid.is_none();
+        if !plain || self.memories.len() != 1 {
+            return Ok(None);
+        }
+        let real = t.real;
+        match reel_sys::proc::maps(real) {
+            Ok(maps) if !maps.iter().any(|m| m.shared) => {}
+            _ => return Ok(None),
+        }
+        let reader = self.reader.try_clone()?;
+        let task = t.copy_state();
+        let st = self.task(tid)?.stopped.take().expect("checked above");
+        let regs = st.regs()?;
+        let reason = st.reason();
+        let (st, frozen) = reel_sys::inject::fork(st, &mut self.tasks)?;
+        self.task(tid)?.stopped = Some(st);
+        Ok(Some(Checkpoint {
+            event: self.event,
+            frozen: Some(frozen),
+            tid,
+            regs,
+            reason,
+            task,
+            reader,
+            pending: self.pending.clone(),
+            brks: self.brks.clone(),
+            stack_ends: self.stack_ends.clone(),
+            images: self.images.clone(),
+            snapshots: self.snapshots.clone(),
+            root: self.root,
+            root_exit: self.root_exit,
+            last_tid: self.last_tid,
+            patches: self.patches.clone(),
+        }))
+    }
+
+    /// Makes the replay what it was at `cp`: the current tasks are killed
+    /// and a new copy of the checkpoint's process takes their place. The
+    /// debugger's points stay as they are.
+    pub fn restore(&mut self, cp: &mut Checkpoint) -> Result<()> {
+        self.kill_all();
+        self.memories.clear();
+        let frozen = cp.frozen.take().ok_or(crate::ReplayError::Unsupported {
+            event: cp.event,
+            what: "the checkpoint was lost".into(),
+        })?;
+        let (frozen, live) = reel_sys::inject::thaw(frozen, &mut self.tasks, &cp.regs, cp.reason)?;
+        cp.frozen = Some(frozen);
+        self.memories
+            .insert(cp.task.pid, reel_sys::Memory::open(&live)?);
+        let mut task = cp.task.copy_state();
+        task.real = live.tid();
+        task.stopped = Some(live);
+        self.by_tid.insert(cp.tid, task);
+        self.reader = cp.reader.try_clone()?;
+        self.pending = cp.pending.clone();
+        self.brks = cp.brks.clone();
+        self.stack_ends = cp.stack_ends.clone();
+        self.images = cp.images.clone();
+        self.snapshots = cp.snapshots.clone();
+        self.root = cp.root;
+        self.root_exit = cp.root_exit;
+        self.last_tid = cp.last_tid;
+        self.patches = cp.patches.clone();
+        self.event = cp.event;
+        self.mid_interval = false;
+        Ok(())
+    }
+}
