@@ -15,8 +15,9 @@
 
 mod common;
 
+use common::edit::{records, rewrite_trace};
 use common::*;
-use reel_trace::{Event, Record, TraceReader, TraceWriter};
+use reel_trace::Event;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -82,47 +83,6 @@ fn assert_clean_failure(out: &Output) -> String {
         out.describe()
     );
     errors[0].clone()
-}
-
-/// Copies the trace `src` to the new trace `dst`, passing every record
-/// through `edit` first. The copy is finished (complete) when `src` is.
-fn rewrite_trace(src: &Path, dst: &Path, mut edit: impl FnMut(&mut Record)) {
-    let mut reader = TraceReader::open(src).expect("open the original trace");
-    let mut writer = TraceWriter::create(dst, reader.header()).expect("create the copy");
-    while let Some(mut rec) = reader.next().expect("read the original trace") {
-        edit(&mut rec);
-        let n = writer.append(&rec.event, &rec.data).expect("append");
-        assert_eq!(n, rec.number, "event numbers are kept");
-    }
-    match reader.summary() {
-        Some(summary) if reader.is_complete() => writer.finish(summary).expect("finish"),
-        _ => drop(writer),
-    }
-    // Snapshots: the same content-addressed files and the same index.
-    let files = src.join(reel_trace::FILES_DIR);
-    for entry in std::fs::read_dir(&files).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(
-            entry.path(),
-            dst.join(reel_trace::FILES_DIR).join(entry.file_name()),
-        )
-        .unwrap();
-    }
-    std::fs::copy(
-        src.join(reel_trace::SNAPSHOT_INDEX),
-        dst.join(reel_trace::SNAPSHOT_INDEX),
-    )
-    .unwrap();
-}
-
-/// Every record of a trace.
-fn records(trace: &Path) -> Vec<Record> {
-    let mut r = TraceReader::open(trace).unwrap();
-    let mut v = Vec::new();
-    while let Some(rec) = r.next().unwrap() {
-        v.push(rec);
-    }
-    v
 }
 
 /// Number of the `read` event whose data starts with `prefix`.
