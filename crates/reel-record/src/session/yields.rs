@@ -8,7 +8,7 @@
 //! since the thread's previous event) instead of running a timeslice out.
 
 use super::Recorder;
-use crate::{RecordError, Result};
+use crate::Result;
 use reel_sys::pause::{PAUSE, TRAP};
 use reel_sys::{Resume, Stopped};
 use reel_trace::Event;
@@ -28,14 +28,7 @@ impl Recorder {
             if !self.patches.entry(pid).or_default().insert(addr) {
                 continue;
             }
-            let mem = self
-                .memories
-                .get(&pid)
-                .ok_or_else(|| RecordError::Unsupported {
-                    tid,
-                    what: "no memory handle for its process".into(),
-                })?;
-            mem.write(st, addr, &TRAP)?;
+            self.mem(tid)?.write(st, addr, &TRAP)?;
             self.append(
                 &Event::Patch {
                     tid,
