@@ -135,9 +135,7 @@ impl ReplayTarget {
                 Ok(s) => s,
                 Err(e) => {
                     // Never silently continue: report it and end the history here.
-                    let msg = format!("reel: {e}; the replay stops here");
-                    eprintln!("{msg}");
-                    self.broken = Some(msg);
+                    eprintln!("{}", self.break_replay(e));
                     return Some(self.end_stop());
                 }
             };
@@ -498,12 +496,20 @@ impl ExtendedMode for ReplayTarget {
     fn restart(&mut self) -> Result<(), String> {
         let start = Mark::boundary(self.start);
         if let Err(e) = self.timeline.seek(&start) {
-            let msg = format!("reel: {e}; the replay stops here");
-            eprintln!("{msg}");
-            self.broken = Some(msg);
+            eprintln!("{}", self.break_replay(e));
         }
         self.focus = self.engine().current_tid();
         Ok(())
+    }
+}
+
+impl ReplayTarget {
+    /// The replay failed (a divergence, a position not found again): it
+    /// stops here for good. Returns the message to show.
+    fn break_replay(&mut self, e: impl std::fmt::Display) -> String {
+        let msg = format!("reel: {e}; the replay stops here");
+        self.broken = Some(msg.clone());
+        msg
     }
 }
 
@@ -541,9 +547,8 @@ impl MonitorCmd for ReplayTarget {
                     match self.timeline.seek(&mark) {
                         Ok(()) => outputln!(out, "Current event: {}", self.engine().event()),
                         Err(e) => {
-                            let msg = format!("reel: {e}; the replay stops here");
+                            let msg = self.break_replay(e);
                             outputln!(out, "{msg}");
-                            self.broken = Some(msg);
                         }
                     }
                     self.focus = self.engine().current_tid();
@@ -590,9 +595,8 @@ impl MonitorCmd for ReplayTarget {
                             self.engine().event()
                         ),
                         Err(e) => {
-                            let msg = format!("reel: {e}; the replay stops here");
+                            let msg = self.break_replay(e);
                             outputln!(out, "{msg}");
-                            self.broken = Some(msg);
                         }
                     }
                     self.focus = self.engine().current_tid();
