@@ -442,6 +442,74 @@ mod reverse {
         assert!(origins.iter().all(|&o| o > 1000), "{}", out.describe());
     }
 
+    /// `(events, from)` of `Last move back replayed N events, from event
+    /// K at the earliest` lines.
+    fn reruns(out: &Output) -> Vec<(u64, u64)> {
+        out.stdout_str()
+            .lines()
+            .chain(out.stderr_str().lines())
+            .filter_map(|l| l.strip_prefix("Last move back replayed "))
+            .filter_map(|l| {
+                let (n, rest) = l.split_once(" events, from event ")?;
+                let k = rest.split_whitespace().next()?;
+                Some((n.parse().ok()?, k.parse().ok()?))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reverse_continue_replays_only_the_windows_behind_here() {
+        let r = record("long");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break add",
+                "continue",
+                "continue 1700",
+                "print x",
+                "reverse-continue",
+                "print x",
+                "print total",
+                "monitor checkpoints",
+                "delete",
+                "break milestone",
+                // 500 rounds back: several windows, none from the start.
+                "reverse-continue",
+                "print x",
+                "print total",
+                "monitor checkpoints",
+            ],
+        );
+        let native = native_gdb(
+            &r.bin,
+            &["break milestone", "run", "print x", "print total"],
+        );
+        let mut want = vec![
+            "$1 = 1701".to_string(),
+            "$2 = 1700".into(),
+            "$3 = 1444150".into(),
+        ];
+        let nv = values(&native);
+        assert_eq!(nv.len(), 2, "native gdb:\n{}", native.describe());
+        want.extend(
+            nv.iter()
+                .map(|v| v.replacen("$1", "$4", 1).replacen("$2", "$5", 1)),
+        );
+        assert_eq!(values(&out), want, "{}", out.describe());
+        let runs = reruns(&out);
+        assert_eq!(runs.len(), 2, "{}", out.describe());
+        // The trace has ~2000 events: a window near here, then the few
+        // windows back to round 1200, never a re-run from the start.
+        let (near, far) = (runs[0], runs[1]);
+        assert!(
+            near.1 > 1500 && near.0 < 300,
+            "{near:?}\n{}",
+            out.describe()
+        );
+        assert!(far.1 > 1000 && far.0 < 1000, "{far:?}\n{}", out.describe());
+    }
+
     #[test]
     fn reverse_continue_to_previous_hit() {
         let r = record("counter");

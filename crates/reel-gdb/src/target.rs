@@ -571,6 +571,13 @@ impl MonitorCmd for ReplayTarget {
                     "Last re-run started at event {}",
                     self.timeline.seek_origin()
                 );
+                let r = self.timeline.last_rerun();
+                outputln!(
+                    out,
+                    "Last move back replayed {} events, from event {} at the earliest",
+                    r.events,
+                    r.from
+                );
             }
             ["goto", n] => match n.parse::<u64>() {
                 Ok(n) if n >= 1 => {

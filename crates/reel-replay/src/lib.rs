@@ -11,7 +11,7 @@ mod timeline;
 
 pub use autopilot::replay;
 pub use engine::{Constraints, Engine, Image, ReplayOptions, ReplayOutcome, Stop, WatchKind};
-pub use timeline::{Mark, Points, Timeline};
+pub use timeline::{Mark, Points, Rerun, Timeline};
 
 use reel_trace::Tid;
 use thiserror::Error;

@@ -11,9 +11,11 @@
 //! Going back re-runs the trace from the nearest checkpoint at or before
 //! the target's event ([`crate::engine::Checkpoint`], taken every
 //! [`CHECKPOINT_EVERY`] events as replay goes, at most [`MAX_CHECKPOINTS`],
-//! denser near the newest), or from the start of the trace where the replay
-//! cannot be checkpointed. The search of reverse-continue still replays
-//! from the start of the trace.
+//! denser near the newest; a continue pauses at the boundaries where one is
+//! due), or from the start of the trace where the replay cannot be
+//! checkpointed. reverse-continue searches window by window backwards,
+//! each from a checkpoint to where the one after it began, so its cost is
+//! the distance to the stop it finds, not the length of the trace.
 
 use crate::engine::{Checkpoint, Constraints, Engine, ReplayOptions, Stop, WatchKind};
 use crate::{ReplayError, Result};
@@ -122,6 +124,19 @@ pub struct Timeline {
     checkpoints: Vec<Checkpoint>,
     /// The event the last re-run started from (0: the start of the trace).
     seek_origin: u64,
+    /// What the last move backwards (or seek) replayed.
+    rerun: Rerun,
+}
+
+/// What a move backwards (or a seek) replayed: the earliest event a re-run
+/// started from and how many events were replayed in all (the cost that
+/// must not grow with the length of the trace).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rerun {
+    /// The earliest event a re-run started from (a checkpoint's, or 0).
+    pub from: u64,
+    /// Events replayed.
+    pub events: u64,
 }
 
 impl Timeline {
@@ -138,6 +153,7 @@ impl Timeline {
             start,
             checkpoints: Vec::new(),
             seek_origin: 0,
+            rerun: Rerun::default(),
         };
         t.run_to(start, false)?;
         t.here = Mark::boundary(t.engine.event());
@@ -179,7 +195,24 @@ impl Timeline {
         let user = self.user.clone();
         self.apply(&user)?;
         let before = self.engine.event();
-        let stop = self.engine.step(c)?;
+        let stop = loop {
+            // A continue pauses at the boundaries where checkpoints are due
+            // (the engine stands there as if it had not stopped), so that
+            // going back from where it stops starts close behind.
+            let now = self.engine.event();
+            let due = (now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            if c.step.is_some() || c.until_event.is_some_and(|u| u <= due) {
+                break self.engine.step(c)?;
+            }
+            let part = Constraints {
+                until_event: Some(due),
+                ..c.clone()
+            };
+            match self.engine.step(&part)? {
+                Stop::Event { number } if number == due => self.maybe_checkpoint()?,
+                other => break other,
+            }
+        };
         let now = self.engine.event();
         if self.engine.at_boundary() {
             self.here = Mark::boundary(now);
@@ -203,6 +236,27 @@ impl Timeline {
     /// started from: a checkpoint's, or 0 for the start of the trace.
     pub fn seek_origin(&self) -> u64 {
         self.seek_origin
+    }
+
+    /// What the last move backwards (or seek) replayed.
+    pub fn last_rerun(&self) -> Rerun {
+        self.rerun
+    }
+
+    /// Starts counting what a move backwards replays.
+    fn begin_backward(&mut self) {
+        self.rerun = Rerun {
+            from: u64::MAX,
+            events: 0,
+        };
+    }
+
+    /// [`Engine::step`], counting the events it replays.
+    fn step_counted(&mut self, c: &Constraints) -> Result<Stop> {
+        let before = self.engine.event();
+        let stop = self.engine.step(c);
+        self.rerun.events += self.engine.event().saturating_sub(before);
+        stop
     }
 
     /// The events of the checkpoints kept.
@@ -251,7 +305,7 @@ impl Timeline {
             let now = self.engine.event();
             let next = (now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
             let target = event.min(next.max(now + 1));
-            let got = self.engine.step(&Constraints {
+            let got = self.step_counted(&Constraints {
                 until_event: Some(target),
                 hold_end: true,
                 ..Constraints::default()
@@ -286,6 +340,7 @@ impl Timeline {
                 self.seek_origin = 0;
             }
         }
+        self.rerun.from = self.rerun.from.min(self.seek_origin);
         self.engine.set_echo(false);
         if self.engine.event() < event {
             self.run_to(event, true)?;
@@ -316,7 +371,7 @@ impl Timeline {
                 self.apply(&all)?;
                 let mut mine = 0;
                 while mine < *stops {
-                    let s = self.engine.step(&go)?;
+                    let s = self.step_counted(&go)?;
                     if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
                         return Err(self.lost(format!("stop {} of a continue", mine + 1)));
                     }
@@ -335,7 +390,7 @@ impl Timeline {
                     ..go
                 };
                 for j in 1..=*count {
-                    let s = self.engine.step(&step)?;
+                    let s = self.step_counted(&step)?;
                     let Some(extra) = extra else { continue };
                     // What a continue would have stopped at, passed by steps.
                     if matches!(s, Stop::Watch { .. }) {
@@ -364,8 +419,14 @@ impl Timeline {
             .is_ok_and(|r| points.breakpoints.contains(&r.ip()))
     }
 
-    /// Goes to `mark`: replays from the start of the trace.
+    /// Goes to `mark`: replays from the nearest checkpoint before it.
     pub fn seek(&mut self, mark: &Mark) -> Result<()> {
+        self.begin_backward();
+        self.seek_within(mark)
+    }
+
+    /// [`Timeline::seek`] as part of a larger move.
+    fn seek_within(&mut self, mark: &Mark) -> Result<()> {
         self.fresh_at(mark.event)?;
         for m in &mark.moves {
             self.replay_move(m, None)?;
@@ -379,33 +440,90 @@ impl Timeline {
 
     /// Goes back to the last stop of the user's points before here, or to
     /// the start ([`Stop::TraceStart`]) when there is none.
+    ///
+    /// The search goes window by window, each from a checkpoint to where
+    /// the previous window began: first from the nearest checkpoint before
+    /// here, then the stretch before it, and so on, so a stop close behind
+    /// costs a window, whatever the length of the trace.
     pub fn reverse_continue(&mut self) -> Result<Stop> {
+        self.begin_backward();
         let here = self.here.clone();
         let user = self.user.clone();
-        let mut last: Option<(Mark, Stop)> = None;
-        // Up to here's boundary, with the user's points only.
-        self.fresh_at(self.start)?;
-        self.apply(&user)?;
+        let mut end = here.event;
+        let mut first = true;
+        let last = loop {
+            // A stop at `end`'s boundary (a syscall's write) is found only
+            // by replaying that event: the window starts before it, except
+            // that here's own moves start at here's boundary.
+            let inclusive = first && !here.moves.is_empty();
+            let from = self
+                .checkpoints
+                .iter()
+                .rev()
+                .map(Checkpoint::event)
+                .find(|&e| e < end || (inclusive && e == end))
+                .unwrap_or(0)
+                .max(self.start);
+            self.fresh_at(from)?;
+            self.apply(&user)?;
+            let mut last = self.scan_window(end, &user)?;
+            if first {
+                if let Some(found) = self.scan_moves(&here, &user)? {
+                    last = Some(found);
+                }
+            }
+            if last.is_some() || from <= self.start {
+                break last;
+            }
+            end = from;
+            first = false;
+        };
+        match last {
+            // A watchpoint traps after the access: going backwards, stop
+            // before it, at the instruction (or syscall) that made it.
+            Some((mark, stop @ Stop::Watch { tid, .. })) => {
+                self.seek_within(&mark)?;
+                if self.reverse_step_within(tid).is_err() {
+                    // Stay after it, as a plain stop: reported as the
+                    // watchpoint again, gdb would see no change and go on.
+                    self.seek_within(&mark)?;
+                    return Ok(Stop::Stepped { tid });
+                }
+                Ok(stop)
+            }
+            Some((mark, stop)) => {
+                self.seek_within(&mark)?;
+                Ok(stop)
+            }
+            None => {
+                self.seek_within(&Mark::boundary(self.start))?;
+                Ok(Stop::TraceStart)
+            }
+        }
+    }
+
+    /// Replays from the engine's boundary to event `end`'s with the user's
+    /// points set, and returns the last of their stops on the way.
+    /// A write seen at `end`'s boundary (made by event `end`) counts.
+    fn scan_window(&mut self, end: u64, user: &Points) -> Result<Option<(Mark, Stop)>> {
+        let mut last = None;
         let mut count_in = (0u64, 0u64); // (event, stops since it)
         loop {
             // In stretches, to take checkpoints on the way (the next
             // reverse step then starts near here).
             let now = self.engine.event();
-            let until = here
-                .event
-                .min((now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY);
-            let s = self.engine.step(&Constraints {
+            let until = end.min((now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY);
+            let s = self.step_counted(&Constraints {
                 until_event: Some(until),
                 hold_end: true,
                 ..Constraints::default()
             })?;
-            if matches!(s, Stop::Event { .. }) && until < here.event && self.engine.event() == until
-            {
+            if matches!(s, Stop::Event { .. }) && until < end && self.engine.event() == until {
                 self.maybe_checkpoint()?;
                 continue;
             }
             if !matches!(s, Stop::Breakpoint { .. } | Stop::Watch { .. }) {
-                break;
+                return Ok(last);
             }
             let ev = self.engine.event();
             let mark = if self.engine.at_boundary() {
@@ -423,23 +541,29 @@ impl Timeline {
                 });
                 m
             };
-            if ev == here.event && self.engine.at_boundary() && here.moves.is_empty() {
-                // That is here: only a write seen here is still behind us.
-                if matches!(s, Stop::Watch { .. }) {
-                    last = Some((mark, s));
-                }
-                break;
-            }
+            let done = ev >= end && self.engine.at_boundary();
             last = Some((mark, s));
+            if done {
+                // A write of event `end` itself (only watches stop at a
+                // boundary): behind here, or behind where the window
+                // after this one began; the last of this window.
+                return Ok(last);
+            }
         }
-        // Then within here's own moves, with the user's points added.
+    }
+
+    /// Replays here's own moves from its boundary (where the engine
+    /// stands) with the user's points added, and returns the last of
+    /// their stops before here.
+    fn scan_moves(&mut self, here: &Mark, user: &Points) -> Result<Option<(Mark, Stop)>> {
+        let mut last = None;
         let mut prefix = Mark::boundary(here.event);
         let n = here.moves.len();
         for (i, m) in here.moves.iter().enumerate() {
-            let stops = self.replay_move(m, Some(&user))?;
+            let stops = self.replay_move(m, Some(user))?;
             match m {
                 Move::Continue { points, .. } => {
-                    let all = points.union(&user);
+                    let all = points.union(user);
                     for (j, (s, any)) in stops.iter().enumerate() {
                         let is_here = i + 1 == n && j + 1 == stops.len();
                         if is_here && !matches!(s, Stop::Watch { .. }) {
@@ -474,32 +598,17 @@ impl Timeline {
             }
             prefix.push(m.clone());
         }
-        match last {
-            // A watchpoint traps after the access: going backwards, stop
-            // before it, at the instruction (or syscall) that made it.
-            Some((mark, stop @ Stop::Watch { tid, .. })) => {
-                self.seek(&mark)?;
-                if self.reverse_step(tid).is_err() {
-                    // Stay after it, as a plain stop: reported as the
-                    // watchpoint again, gdb would see no change and go on.
-                    self.seek(&mark)?;
-                    return Ok(Stop::Stepped { tid });
-                }
-                Ok(stop)
-            }
-            Some((mark, stop)) => {
-                self.seek(&mark)?;
-                Ok(stop)
-            }
-            None => {
-                self.seek(&Mark::boundary(self.start))?;
-                Ok(Stop::TraceStart)
-            }
-        }
+        Ok(last)
     }
 
     /// Goes back one instruction of `tid`.
     pub fn reverse_step(&mut self, tid: Tid) -> Result<Stop> {
+        self.begin_backward();
+        self.reverse_step_within(tid)
+    }
+
+    /// [`Timeline::reverse_step`] as part of a larger move.
+    fn reverse_step_within(&mut self, tid: Tid) -> Result<Stop> {
         let mut back = self.here.clone();
         if let Some(Move::Step { tid: t, count }) = back.moves.last_mut() {
             if *t == tid {
@@ -507,7 +616,7 @@ impl Timeline {
                 if *count == 0 {
                     back.moves.pop();
                 }
-                self.seek(&back)?;
+                self.seek_within(&back)?;
                 return Ok(Stop::Stepped { tid });
             }
         }
@@ -520,7 +629,7 @@ impl Timeline {
             here.event
         };
         if from < self.start {
-            self.seek(&Mark::boundary(self.start))?;
+            self.seek_within(&Mark::boundary(self.start))?;
             return Ok(Stop::TraceStart);
         }
         self.fresh_at(from)?;
@@ -531,7 +640,7 @@ impl Timeline {
         };
         let mut k = 0u64;
         loop {
-            let s = self.engine.step(&step)?;
+            let s = self.step_counted(&step)?;
             k += 1;
             let ev = self.engine.event();
             if ev > here.event || !matches!(s, Stop::Stepped { .. } | Stop::Watch { .. }) {
@@ -545,12 +654,12 @@ impl Timeline {
                 if k > 1 {
                     m.push(Move::Step { tid, count: k - 1 });
                 }
-                self.seek(&m)?;
+                self.seek_within(&m)?;
                 return Ok(Stop::Stepped { tid });
             }
         }
         // Not found (the task did not run in that stretch): stay here.
-        self.seek(&here)?;
+        self.seek_within(&here)?;
         Err(self.lost("the previous instruction".into()))
     }
 }
