@@ -21,7 +21,7 @@ use std::process::Command;
 
 #[test]
 fn every_program_has_a_test() {
-    assert_programs_listed("gdb", &["counter", "fork", "long", "threads"]);
+    assert_programs_listed("gdb", &["counter", "fork", "forklong", "long", "threads"]);
 }
 
 mod programs {
@@ -43,6 +43,11 @@ mod programs {
     #[test]
     fn long() {
         super::run_program("gdb/long");
+    }
+
+    #[test]
+    fn forklong() {
+        super::run_program("gdb/forklong");
     }
 }
 
@@ -508,6 +513,49 @@ mod reverse {
             out.describe()
         );
         assert!(far.1 > 1000 && far.0 < 1000, "{far:?}\n{}", out.describe());
+    }
+
+    /// The `P` of `(checkpoints of up to P processes)` lines.
+    fn rerun_processes(out: &Output) -> Vec<u64> {
+        out.stdout_str()
+            .lines()
+            .chain(out.stderr_str().lines())
+            .filter_map(|l| l.split_once("(checkpoints of up to "))
+            .filter_map(|(_, r)| r.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn reverse_continue_across_a_fork_starts_from_a_checkpoint() {
+        let r = record("forklong");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "continue",
+                "print id",
+                "reverse-continue",
+                "print id",
+                "print result",
+                "monitor checkpoints",
+            ],
+        );
+        // The child's call, then its parent's; back to the child's, in
+        // the child's memory (result not yet written there).
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 0"],
+            "{}",
+            out.describe()
+        );
+        // Not from the start: from a checkpoint of both processes, taken
+        // while the child made its calls.
+        let runs = reruns(&out);
+        assert_eq!(runs.len(), 1, "{}", out.describe());
+        assert!(runs[0].1 >= 100, "{:?}\n{}", runs[0], out.describe());
+        assert_eq!(rerun_processes(&out), vec![2], "{}", out.describe());
     }
 
     #[test]

@@ -574,9 +574,11 @@ impl MonitorCmd for ReplayTarget {
                 let r = self.timeline.last_rerun();
                 outputln!(
                     out,
-                    "Last move back replayed {} events, from event {} at the earliest",
+                    "Last move back replayed {} events, from event {} at the earliest \
+                     (checkpoints of up to {} processes)",
                     r.events,
-                    r.from
+                    r.from,
+                    r.processes
                 );
             }
             ["goto", n] => match n.parse::<u64>() {

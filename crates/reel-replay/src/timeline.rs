@@ -137,6 +137,8 @@ pub struct Rerun {
     pub from: u64,
     /// Events replayed.
     pub events: u64,
+    /// The most processes a checkpoint it started from holds (0: none used).
+    pub processes: usize,
 }
 
 impl Timeline {
@@ -248,6 +250,7 @@ impl Timeline {
         self.rerun = Rerun {
             from: u64::MAX,
             events: 0,
+            processes: 0,
         };
     }
 
@@ -332,6 +335,8 @@ impl Timeline {
                 // As a fresh engine: no points until the caller sets them.
                 self.engine.set_debug_points(&[], &[]);
                 self.seek_origin = self.checkpoints[i].event();
+                let procs = self.checkpoints[i].processes();
+                self.rerun.processes = self.rerun.processes.max(procs);
             }
             None => {
                 let engine = Engine::new(TraceReader::open(&self.dir)?, self.opts.clone())?;

@@ -2,8 +2,9 @@
 //! fork at an event boundary, with the engine's bookkeeping beside it.
 //! Restoring forks the copy again, so a checkpoint can be used many times.
 //!
-//! A fork copies one thread and shares MAP_SHARED memory, so only a tree of
-//! one single-threaded process without shared mappings is checkpointed;
+//! A tree of several processes has one frozen copy per process. A fork
+//! copies one thread and shares MAP_SHARED memory, so only trees of
+//! single-threaded processes without shared mappings are checkpointed;
 //! elsewhere [`Engine::checkpoint`] declines and the caller re-runs from the
 //! start of the trace.
 
@@ -13,14 +14,19 @@ use reel_sys::{Regs, StopReason, Stopped};
 use reel_trace::{ExitKind, Record, Tid, TraceReader};
 use std::collections::{HashMap, HashSet};
 
-/// The replay as it was right after an event, ready to be gone back to.
-pub struct Checkpoint {
-    event: u64,
-    frozen: Option<Stopped>,
+/// One process of a checkpoint: its frozen copy and its task as it was.
+struct Frozen {
     tid: Tid,
+    frozen: Option<Stopped>,
     regs: Regs,
     reason: StopReason,
     task: Task,
+}
+
+/// The replay as it was right after an event, ready to be gone back to.
+pub struct Checkpoint {
+    event: u64,
+    procs: Vec<Frozen>,
     reader: TraceReader,
     pending: Option<Record>,
     brks: HashMap<Tid, u64>,
@@ -39,12 +45,19 @@ impl Checkpoint {
     pub fn event(&self) -> u64 {
         self.event
     }
+
+    /// How many processes it holds a frozen copy of.
+    pub fn processes(&self) -> usize {
+        self.procs.len()
+    }
 }
 
 impl Drop for Checkpoint {
     fn drop(&mut self) {
-        if let Some(f) = self.frozen.take() {
-            reel_sys::inject::discard(f);
+        for p in &mut self.procs {
+            if let Some(f) = p.frozen.take() {
+                reel_sys::inject::discard(f);
+            }
         }
     }
 }
@@ -76,47 +89,61 @@ impl Task {
 
 impl Engine {
     /// Takes a checkpoint here, or `None` where this replay cannot be
-    /// checkpointed (between events, several tasks, MAP_SHARED memory...).
+    /// checkpointed (between events, threads, MAP_SHARED memory...).
     pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>> {
         if self.mid_interval || !self.tasks.is_empty() || !self.shared_files.is_empty() {
             return Ok(None);
         }
-        if self.by_tid.len() != 1 {
+        if self.by_tid.is_empty() {
             return Ok(None);
         }
-        let (&tid, t) = self.by_tid.iter().next().expect("one task");
-        let plain = t.gone.is_none()
-            && t.stopped.is_some()
-            && !t.initial
-            && !t.exiting
-            && !t.dying
-            && !t.shares_memory
-            && t.vfork_wait.is_none()
-            && t.pending_signal.is_none()
-            && t.injected.is_none()
-            && t.settid.is_none();
-        if !plain || self.memories.len() != 1 {
-            return Ok(None);
+        let mut pids = HashSet::new();
+        for t in self.by_tid.values() {
+            let plain = t.gone.is_none()
+                && t.stopped.is_some()
+                && !t.initial
+                && !t.exiting
+                && !t.dying
+                && !t.shares_memory
+                && t.vfork_wait.is_none()
+                && t.pending_signal.is_none()
+                && t.injected.is_none()
+                && t.settid.is_none();
+            // One task per process: a fork would copy only one thread.
+            if !plain || !pids.insert(t.pid) {
+                return Ok(None);
+            }
+            match reel_sys::proc::maps(t.real) {
+                Ok(maps) if !maps.iter().any(|m| m.shared) => {}
+                _ => return Ok(None),
+            }
         }
-        let real = t.real;
-        match reel_sys::proc::maps(real) {
-            Ok(maps) if !maps.iter().any(|m| m.shared) => {}
-            _ => return Ok(None),
+        if self.memories.len() != pids.len() || !pids.iter().all(|p| self.memories.contains_key(p))
+        {
+            return Ok(None);
         }
         let reader = self.reader.try_clone()?;
-        let task = t.copy_state();
-        let st = self.task(tid)?.stopped.take().expect("checked above");
-        let regs = st.regs()?;
-        let reason = st.reason();
-        let (st, frozen) = reel_sys::inject::fork(st, &mut self.tasks)?;
-        self.task(tid)?.stopped = Some(st);
+        let mut tids: Vec<Tid> = self.by_tid.keys().copied().collect();
+        tids.sort_unstable();
+        let mut procs = Vec::new();
+        for tid in tids {
+            let task = self.task(tid)?.copy_state();
+            let st = self.task(tid)?.stopped.take().expect("checked above");
+            let regs = st.regs()?;
+            let reason = st.reason();
+            let (st, frozen) = reel_sys::inject::fork(st, &mut self.tasks)?;
+            self.task(tid)?.stopped = Some(st);
+            procs.push(Frozen {
+                tid,
+                frozen: Some(frozen),
+                regs,
+                reason,
+                task,
+            });
+        }
         Ok(Some(Checkpoint {
             event: self.event,
-            frozen: Some(frozen),
-            tid,
-            regs,
-            reason,
-            task,
+            procs,
             reader,
             pending: self.pending.clone(),
             brks: self.brks.clone(),
@@ -131,23 +158,26 @@ impl Engine {
     }
 
     /// Makes the replay what it was at `cp`: the current tasks are killed
-    /// and a new copy of the checkpoint's process takes their place. The
-    /// debugger's points stay as they are.
+    /// and a new copy of each of the checkpoint's processes takes their
+    /// place. The debugger's points stay as they are.
     pub fn restore(&mut self, cp: &mut Checkpoint) -> Result<()> {
         self.kill_all();
         self.memories.clear();
-        let frozen = cp.frozen.take().ok_or(crate::ReplayError::Unsupported {
-            event: cp.event,
-            what: "the checkpoint was lost".into(),
-        })?;
-        let (frozen, live) = reel_sys::inject::thaw(frozen, &mut self.tasks, &cp.regs, cp.reason)?;
-        cp.frozen = Some(frozen);
-        self.memories
-            .insert(cp.task.pid, reel_sys::Memory::open(&live)?);
-        let mut task = cp.task.copy_state();
-        task.real = live.tid();
-        task.stopped = Some(live);
-        self.by_tid.insert(cp.tid, task);
+        for p in &mut cp.procs {
+            let frozen = p.frozen.take().ok_or(crate::ReplayError::Unsupported {
+                event: cp.event,
+                what: "the checkpoint was lost".into(),
+            })?;
+            let (frozen, live) =
+                reel_sys::inject::thaw(frozen, &mut self.tasks, &p.regs, p.reason)?;
+            p.frozen = Some(frozen);
+            self.memories
+                .insert(p.task.pid, reel_sys::Memory::open(&live)?);
+            let mut task = p.task.copy_state();
+            task.real = live.tid();
+            task.stopped = Some(live);
+            self.by_tid.insert(p.tid, task);
+        }
         self.reader = cp.reader.try_clone()?;
         self.pending = cp.pending.clone();
         self.brks = cp.brks.clone();
