@@ -21,7 +21,10 @@ use std::process::Command;
 
 #[test]
 fn every_program_has_a_test() {
-    assert_programs_listed("gdb", &["counter", "fork", "forklong", "long", "threads"]);
+    assert_programs_listed(
+        "gdb",
+        &["avx", "counter", "fork", "forklong", "long", "threads"],
+    );
 }
 
 mod programs {
@@ -48,6 +51,13 @@ mod programs {
     #[test]
     fn forklong() {
         super::run_program("gdb/forklong");
+    }
+
+    #[test]
+    fn avx() {
+        if super::has_avx() {
+            super::run_program("gdb/avx");
+        }
     }
 }
 
@@ -112,6 +122,16 @@ fn assert_has(out: &Output, needle: &str) {
         "expected {needle:?} in gdb's output:\n{}",
         out.describe()
     );
+}
+
+/// Whether this CPU has AVX (the AVX tests need it).
+fn has_avx() -> bool {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let avx = info.split_whitespace().any(|w| w == "avx");
+    if !avx {
+        eprintln!("no AVX on this CPU: skipped");
+    }
+    avx
 }
 
 /// `print x; continue` four times after `break add`.
@@ -185,6 +205,38 @@ mod forward {
         assert_eq!(v[1], "$2 = 0", "{}", out.describe());
         assert_eq!(v[2], "$3 = 1", "{}", out.describe());
         assert_has(&out, "xmm0");
+    }
+
+    #[test]
+    fn avx_registers_and_segment_bases() {
+        if !has_avx() {
+            return;
+        }
+        let r = record("avx");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break *after_load",
+                "continue",
+                "print $ymm0.v32_int8",
+                "print $fs_base == tp",
+                "print $fs_base != 0",
+                "print $gs_base",
+            ],
+        );
+        let pattern: Vec<String> = (1..=32).map(|i| i.to_string()).collect();
+        assert_eq!(
+            values(&out),
+            vec![
+                format!("$1 = {{{}}}", pattern.join(", ")),
+                "$2 = 1".into(),
+                "$3 = 1".into(),
+                "$4 = 0".into(),
+            ],
+            "{}",
+            out.describe()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+mod arch;
 mod files;
 mod regs;
 mod target;

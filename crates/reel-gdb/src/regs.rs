@@ -1,5 +1,6 @@
 //! The replayed task's registers in gdb's x86-64 layout.
 
+use crate::arch::LinuxRegs;
 use gdbstub_arch::x86::reg::X86_64CoreRegs;
 use reel_sys::Regs;
 
@@ -13,6 +14,11 @@ const FDP: usize = 16;
 const MXCSR: usize = 24;
 const ST0: usize = 32;
 const XMM0: usize = 160;
+/// The XSAVE header's bitmap of the components saved, and where the upper
+/// halves of the AVX registers are (standard format, as ptrace gives it).
+const XSTATE_BV: usize = 512;
+const YMMH: usize = 576;
+const AVX_BIT: u64 = 1 << 2;
 
 fn le(bytes: &[u8], at: usize, n: usize) -> u64 {
     let mut v = [0u8; 8];
@@ -23,7 +29,28 @@ fn le(bytes: &[u8], at: usize, n: usize) -> u64 {
 }
 
 /// Fills gdb's register block from the general registers and the XSAVE area.
-pub fn to_gdb(regs: &Regs, xstate: &[u8], out: &mut X86_64CoreRegs) {
+pub fn to_gdb(regs: &Regs, xstate: &[u8], out: &mut LinuxRegs) {
+    core(regs, xstate, &mut out.core);
+    let r = regs.raw();
+    out.orig_rax = r.orig_rax;
+    out.fs_base = r.fs_base;
+    out.gs_base = r.gs_base;
+    out.ymmh = (xstate.len() >= YMMH + 256).then(|| {
+        // A component not in the bitmap is in its initial state: zeros.
+        let saved = le(xstate, XSTATE_BV, 8) & AVX_BIT != 0;
+        std::array::from_fn(|i| {
+            let at = YMMH + 16 * i;
+            if saved {
+                le(xstate, at, 8) as u128 | (le(xstate, at + 8, 8) as u128) << 64
+            } else {
+                0
+            }
+        })
+    });
+}
+
+/// The general, x87 and SSE registers.
+fn core(regs: &Regs, xstate: &[u8], out: &mut X86_64CoreRegs) {
     let r = regs.raw();
     out.regs = [
         r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12,

@@ -1,6 +1,7 @@
 //! The gdbstub target over a replay engine: it only translates between the
 //! remote protocol and [`Engine`]'s control surface.
 
+use crate::arch::{LinuxRegs, X86_64Linux};
 use crate::regs;
 use gdbstub::common::Pid;
 use gdbstub::common::{Signal, Tid as GdbTid};
@@ -25,8 +26,6 @@ use gdbstub::target::ext::extended_mode::{
 use gdbstub::target::ext::host_io::HostIoOps;
 use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
-use gdbstub_arch::x86::reg::X86_64CoreRegs;
-use gdbstub_arch::x86::X86_64_SSE;
 use reel_replay::{Constraints, Engine, Mark, Stop, Timeline, WatchKind};
 use reel_trace::Tid;
 use std::os::unix::ffi::OsStrExt;
@@ -220,7 +219,7 @@ impl ReplayTarget {
 }
 
 impl Target for ReplayTarget {
-    type Arch = X86_64_SSE;
+    type Arch = X86_64Linux;
     type Error = String;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
@@ -258,7 +257,7 @@ impl Target for ReplayTarget {
 }
 
 impl MultiThreadBase for ReplayTarget {
-    fn read_registers(&mut self, out: &mut X86_64CoreRegs, tid: GdbTid) -> TargetResult<(), Self> {
+    fn read_registers(&mut self, out: &mut LinuxRegs, tid: GdbTid) -> TargetResult<(), Self> {
         let tid = tid.get() as Tid;
         let r = self.engine().regs(tid).map_err(|_| TargetError::NonFatal)?;
         let x = self.engine().xstate(tid).unwrap_or_default();
@@ -266,7 +265,7 @@ impl MultiThreadBase for ReplayTarget {
         Ok(())
     }
 
-    fn write_registers(&mut self, _: &X86_64CoreRegs, _: GdbTid) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, _: &LinuxRegs, _: GdbTid) -> TargetResult<(), Self> {
         eprintln!("{READ_ONLY}");
         Err(TargetError::Errno(libc::EPERM as u8))
     }
