@@ -23,7 +23,15 @@ use std::process::Command;
 fn every_program_has_a_test() {
     assert_programs_listed(
         "gdb",
-        &["avx", "counter", "fork", "forklong", "long", "threads"],
+        &[
+            "avx",
+            "counter",
+            "execchild",
+            "fork",
+            "forklong",
+            "long",
+            "threads",
+        ],
     );
 }
 
@@ -51,6 +59,11 @@ mod programs {
     #[test]
     fn forklong() {
         super::run_program("gdb/forklong");
+    }
+
+    #[test]
+    fn execchild() {
+        super::run_program("gdb/execchild");
     }
 
     #[test]
@@ -365,6 +378,37 @@ mod forward {
     }
 
     #[test]
+    fn dash_p_puts_gdb_in_that_process() {
+        // The processes of a tree are threads of one inferior to gdb
+        // (gdbstub 0.7 reports one process): `-p PID` chooses one.
+        let r = record("execchild");
+        let (_, child) = pids(&r);
+        let out = replay_gdb(
+            &r,
+            &["-p", &child],
+            &[
+                "info threads",
+                "break work",
+                "continue",
+                "print id",
+                "info threads",
+            ],
+        );
+        let text = out.stdout_str();
+        let focused: Vec<&str> = text.lines().filter(|l| l.starts_with('*')).collect();
+        assert_eq!(focused.len(), 2, "{}", out.describe());
+        for l in focused {
+            assert!(
+                l.contains(&format!("Thread 1.{child} ")),
+                "gdb is in process {child}:\n{}",
+                out.describe()
+            );
+        }
+        // The child's own call (its parent's comes after it ended).
+        assert_eq!(values(&out), vec!["$1 = 1"], "{}", out.describe());
+    }
+
+    #[test]
     fn serve_only_and_connect() {
         use std::io::BufRead;
         let r = record("counter");
@@ -427,12 +471,14 @@ mod forward {
                 "break add",
                 "continue",
                 "set var total = 1000",
+                // A call writes registers and the stack: refused too.
+                "print add(5)",
                 "continue",
                 "print total",
             ],
         );
         assert_has(&out, "the replay is read-only");
-        // total after add(1) is 1: the write did not happen.
+        // total after add(1) is 1: neither the write nor the call happened.
         assert_eq!(values(&out), vec!["$1 = 1"], "{}", out.describe());
     }
 }

@@ -293,7 +293,17 @@ impl MultiThreadBase for ReplayTarget {
     }
 
     fn list_active_threads(&mut self, report: &mut dyn FnMut(GdbTid)) -> Result<(), String> {
-        for t in self.engine().threads() {
+        // The shown task first: gdb's first stop names the first thread
+        // (so `-p PID` starts gdb in that process).
+        let mut threads = self.engine().threads();
+        if let Some(i) = self
+            .shown_tid()
+            .and_then(|s| threads.iter().position(|&t| t == s))
+        {
+            let t = threads.remove(i);
+            threads.insert(0, t);
+        }
+        for t in threads {
             if let Some(g) = gdb_tid(t) {
                 report(g);
             }
