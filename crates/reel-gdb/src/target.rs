@@ -580,6 +580,14 @@ impl MonitorCmd for ReplayTarget {
                     "Last re-run started at event {}",
                     self.timeline.seek_origin()
                 );
+                let m = self.timeline.checkpoint_memory();
+                outputln!(
+                    out,
+                    "Checkpoint memory: {} KiB resident, {} KiB proportional, {} KiB private dirty",
+                    m.rss,
+                    m.pss,
+                    m.private_dirty
+                );
                 let r = self.timeline.last_rerun();
                 outputln!(
                     out,

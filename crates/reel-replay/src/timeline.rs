@@ -262,6 +262,17 @@ impl Timeline {
         stop
     }
 
+    /// What the checkpoints' frozen copies cost in memory, summed.
+    pub fn checkpoint_memory(&self) -> reel_sys::proc::MemoryUse {
+        let mut sum = reel_sys::proc::MemoryUse::default();
+        for m in self.checkpoints.iter().map(Checkpoint::memory_use) {
+            sum.rss += m.rss;
+            sum.pss += m.pss;
+            sum.private_dirty += m.private_dirty;
+        }
+        sum
+    }
+
     /// The events of the checkpoints kept.
     pub fn checkpoint_events(&self) -> Vec<u64> {
         self.checkpoints.iter().map(|c| c.event()).collect()

@@ -104,6 +104,38 @@ pub fn start_brk(pid: i32) -> Result<u64> {
         })
 }
 
+/// What a process's memory costs, in KiB (`/proc/PID/smaps_rollup`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// Resident pages, shared ones included.
+    pub rss: u64,
+    /// Its proportional share of them.
+    pub pss: u64,
+    /// Pages written since they were shared (copy-on-write copies), its
+    /// own.
+    pub private_dirty: u64,
+}
+
+/// The memory use of process `pid`.
+pub fn memory_use(pid: i32) -> Result<MemoryUse> {
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let text = std::fs::read_to_string(&path).map_err(|source| SysError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(MemoryUse {
+        rss: field("Rss"),
+        pss: field("Pss"),
+        private_dirty: field("Private_Dirty"),
+    })
+}
+
 /// Device and inode of what a tracee's file descriptor refers to.
 pub fn fd_identity(pid: i32, fd: i32) -> Option<(u64, u64)> {
     let m = std::fs::metadata(format!("/proc/{pid}/fd/{fd}")).ok()?;

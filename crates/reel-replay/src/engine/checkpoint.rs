@@ -46,6 +46,19 @@ impl Checkpoint {
         self.event
     }
 
+    /// What its frozen copies' memory costs (summed over them).
+    pub fn memory_use(&self) -> reel_sys::proc::MemoryUse {
+        let mut sum = reel_sys::proc::MemoryUse::default();
+        for f in self.procs.iter().filter_map(|p| p.frozen.as_ref()) {
+            if let Ok(m) = reel_sys::proc::memory_use(f.tid()) {
+                sum.rss += m.rss;
+                sum.pss += m.pss;
+                sum.private_dirty += m.private_dirty;
+            }
+        }
+        sum
+    }
+
     /// How many processes it holds a frozen copy of.
     pub fn processes(&self) -> usize {
         self.procs.len()
