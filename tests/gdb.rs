@@ -30,6 +30,7 @@ fn every_program_has_a_test() {
             "fork",
             "forklong",
             "long",
+            "threadlong",
             "threads",
         ],
     );
@@ -59,6 +60,11 @@ mod programs {
     #[test]
     fn forklong() {
         super::run_program("gdb/forklong");
+    }
+
+    #[test]
+    fn threadlong() {
+        super::run_program("gdb/threadlong");
     }
 
     #[test]
@@ -613,13 +619,16 @@ mod reverse {
         assert!(far.1 > 1000 && far.0 < 1000, "{far:?}\n{}", out.describe());
     }
 
-    /// The `P` of `(checkpoints of up to P processes)` lines.
-    fn rerun_processes(out: &Output) -> Vec<u64> {
+    /// `(P, T)` of `(checkpoints of up to P processes, T threads)` lines.
+    fn rerun_processes(out: &Output) -> Vec<(u64, u64)> {
         out.stdout_str()
             .lines()
             .chain(out.stderr_str().lines())
             .filter_map(|l| l.split_once("(checkpoints of up to "))
-            .filter_map(|(_, r)| r.split_whitespace().next()?.parse().ok())
+            .filter_map(|(_, r)| {
+                let w: Vec<&str> = r.split_whitespace().collect();
+                Some((w.first()?.parse().ok()?, w.get(2)?.parse().ok()?))
+            })
             .collect()
     }
 
@@ -653,7 +662,42 @@ mod reverse {
         let runs = reruns(&out);
         assert_eq!(runs.len(), 1, "{}", out.describe());
         assert!(runs[0].1 >= 100, "{:?}\n{}", runs[0], out.describe());
-        assert_eq!(rerun_processes(&out), vec![2], "{}", out.describe());
+        assert_eq!(rerun_processes(&out), vec![(2, 2)], "{}", out.describe());
+    }
+
+    #[test]
+    fn reverse_continue_across_threads_starts_from_a_checkpoint() {
+        let r = record("threadlong");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "continue",
+                "print id",
+                "reverse-continue",
+                "print id",
+                "print result",
+                "monitor checkpoints",
+                // On from the recreated threads: the join completes.
+                "continue",
+                "print id",
+                "continue",
+            ],
+        );
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 2", "$2 = 1", "$3 = 0", "$4 = 2"],
+            "{}",
+            out.describe()
+        );
+        assert_has(&out, "thread 107, result 207");
+        // From a checkpoint of the process with both of its threads.
+        let runs = reruns(&out);
+        assert_eq!(runs.len(), 1, "{}", out.describe());
+        assert!(runs[0].1 >= 100, "{:?}\n{}", runs[0], out.describe());
+        assert_eq!(rerun_processes(&out), vec![(1, 2)], "{}", out.describe());
     }
 
     #[test]

@@ -592,10 +592,11 @@ impl MonitorCmd for ReplayTarget {
                 outputln!(
                     out,
                     "Last move back replayed {} events, from event {} at the earliest \
-                     (checkpoints of up to {} processes)",
+                     (checkpoints of up to {} processes, {} threads)",
                     r.events,
                     r.from,
-                    r.processes
+                    r.processes,
+                    r.threads
                 );
             }
             ["goto", n] => match n.parse::<u64>() {

@@ -139,6 +139,8 @@ pub struct Rerun {
     pub events: u64,
     /// The most processes a checkpoint it started from holds (0: none used).
     pub processes: usize,
+    /// The most threads such a checkpoint holds.
+    pub threads: usize,
 }
 
 impl Timeline {
@@ -251,6 +253,7 @@ impl Timeline {
             from: u64::MAX,
             events: 0,
             processes: 0,
+            threads: 0,
         };
     }
 
@@ -348,6 +351,8 @@ impl Timeline {
                 self.seek_origin = self.checkpoints[i].event();
                 let procs = self.checkpoints[i].processes();
                 self.rerun.processes = self.rerun.processes.max(procs);
+                let threads = self.checkpoints[i].threads();
+                self.rerun.threads = self.rerun.threads.max(threads);
             }
             None => {
                 let engine = Engine::new(TraceReader::open(&self.dir)?, self.opts.clone())?;

@@ -192,19 +192,57 @@ pub fn map_private_pages(task: Stopped, tasks: &mut TaskSet, mem: &Memory) -> Re
 /// Same contract as [`syscall`]; the tracee must be traced with
 /// PTRACE_O_TRACEFORK, so that the child is traced from birth.
 pub fn fork(task: Stopped, tasks: &mut TaskSet) -> Result<(Stopped, Stopped)> {
+    spawn_like(task, tasks, "fork", libc::SYS_fork as u64, [0; 6])
+}
+
+/// Makes `task` create a new thread in its process through the private
+/// page (a `clone` with the flags pthread_create uses, the new thread on
+/// the caller's stack until its registers are set); returns the task, as
+/// [`fork`] does, and the new thread, stopped at its first stop. With
+/// `clear_tid`, the kernel clears that word when the thread exits
+/// (CLONE_CHILD_CLEARTID), as the thread it stands for asked.
+///
+/// The tracee must be traced with PTRACE_O_TRACECLONE.
+pub fn clone_thread(
+    task: Stopped,
+    tasks: &mut TaskSet,
+    clear_tid: Option<u64>,
+) -> Result<(Stopped, Stopped)> {
+    let mut flags = libc::CLONE_VM
+        | libc::CLONE_FS
+        | libc::CLONE_FILES
+        | libc::CLONE_SIGHAND
+        | libc::CLONE_THREAD
+        | libc::CLONE_SYSVSEM;
+    if clear_tid.is_some() {
+        flags |= libc::CLONE_CHILD_CLEARTID;
+    }
+    let args = [flags as u64, 0, 0, clear_tid.unwrap_or(0), 0, 0];
+    spawn_like(task, tasks, "clone", libc::SYS_clone as u64, args)
+}
+
+/// [`fork`] and [`clone_thread`]: syscall `nr` with `args`, which creates
+/// one task.
+fn spawn_like(
+    task: Stopped,
+    tasks: &mut TaskSet,
+    name: &str,
+    nr: u64,
+    args: [u64; 6],
+) -> Result<(Stopped, Stopped)> {
     let tid = task.tid();
     let mut task = task;
     let saved = task.regs()?;
     let mut r = saved;
     r.set_ip(PRIVATE_PAGE);
     r.set_syscall_nr(u64::MAX);
-    r.raw_mut().rax = libc::SYS_fork as u64;
-    r.set_args([0; 6]);
+    r.raw_mut().rax = nr;
+    r.set_args(args);
     task.set_regs(&r)?;
     let reason = task.reason();
     tasks.insert(task.resume(Resume::Cont, None)?);
     let fail = |what: String| SysError::Inject {
-        syscall: "fork".into(),
+        syscall: name.into(),
         tid,
         what,
     };

@@ -102,8 +102,10 @@ impl Stopped {
         self.reason
     }
 
-    /// Marks a syscall-stop as a different kind (used after an injected syscall).
-    pub(crate) fn set_reason(&mut self, reason: StopReason) {
+    /// Marks the stop as a different kind: after an injected syscall, or
+    /// for a task recreated from a checkpoint, which stands for one that
+    /// was stopped that way.
+    pub fn set_reason(&mut self, reason: StopReason) {
         self.reason = reason;
     }
 
@@ -117,6 +119,41 @@ impl Stopped {
     /// Overwrites the general registers.
     pub fn set_regs(&mut self, regs: &Regs) -> Result<()> {
         ptrace::setregs(self.tid, regs.0).map_err(ptrace_err("SETREGS", self.tid))
+    }
+
+    /// The signals the task blocks (PTRACE_GETSIGMASK).
+    pub fn sigmask(&self) -> Result<u64> {
+        let mut mask = 0u64;
+        // SAFETY: the kernel writes 8 bytes (the size given) into `mask`.
+        let r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_GETSIGMASK,
+                self.tid.as_raw(),
+                std::mem::size_of::<u64>(),
+                &mut mask as *mut u64 as *mut libc::c_void,
+            )
+        };
+        if r < 0 {
+            return Err(ptrace_err("GETSIGMASK", self.tid)(Errno::last()));
+        }
+        Ok(mask)
+    }
+
+    /// Sets the signals the task blocks (PTRACE_SETSIGMASK).
+    pub fn set_sigmask(&mut self, mask: u64) -> Result<()> {
+        // SAFETY: the kernel reads 8 bytes (the size given) from `mask`.
+        let r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_SETSIGMASK,
+                self.tid.as_raw(),
+                std::mem::size_of::<u64>(),
+                &mask as *const u64 as *mut libc::c_void,
+            )
+        };
+        if r < 0 {
+            return Err(ptrace_err("SETSIGMASK", self.tid)(Errno::last()));
+        }
+        Ok(())
     }
 
     /// The whole extended register state (x87, SSE, AVX, ...) in the

@@ -1,12 +1,14 @@
-//! Checkpoints: a frozen copy of the replayed process, made by injecting a
+//! Checkpoints: a frozen copy of each replayed process, made by injecting a
 //! fork at an event boundary, with the engine's bookkeeping beside it.
-//! Restoring forks the copy again, so a checkpoint can be used many times.
+//! Restoring forks each copy again, so a checkpoint can be used many times.
 //!
-//! A tree of several processes has one frozen copy per process. A fork
-//! copies one thread and shares MAP_SHARED memory, so only trees of
-//! single-threaded processes without shared mappings are checkpointed;
-//! elsewhere [`Engine::checkpoint`] declines and the caller re-runs from the
-//! start of the trace.
+//! A fork copies one thread: the other threads of a process are saved as
+//! their registers (fs_base included), extended state and signal mask, and
+//! recreated at restore by clones injected into the new copy, each given
+//! what its thread had; the recorded tids then name the new tasks. A fork
+//! shares MAP_SHARED memory, so a process with shared mappings is not
+//! checkpointed: [`Engine::checkpoint`] declines and the caller re-runs
+//! from the start of the trace.
 
 use super::{Engine, Image, Task};
 use crate::Result;
@@ -14,13 +16,24 @@ use reel_sys::{Regs, StopReason, Stopped};
 use reel_trace::{ExitKind, Record, Tid, TraceReader};
 use std::collections::{HashMap, HashSet};
 
-/// One process of a checkpoint: its frozen copy and its task as it was.
-struct Frozen {
+/// A thread of a checkpoint, as it was.
+struct Thread {
     tid: Tid,
-    frozen: Option<Stopped>,
     regs: Regs,
     reason: StopReason,
+    /// Extended register state and blocked signals: a fork copies the
+    /// forking thread's, the others' are set again at restore.
+    xstate: Vec<u8>,
+    mask: u64,
     task: Task,
+}
+
+/// One process of a checkpoint: the frozen copy of the thread that forked
+/// it, and the other threads.
+struct Frozen {
+    frozen: Option<Stopped>,
+    main: Thread,
+    others: Vec<Thread>,
 }
 
 /// The replay as it was right after an event, ready to be gone back to.
@@ -57,6 +70,11 @@ impl Checkpoint {
             }
         }
         sum
+    }
+
+    /// How many threads it holds, in all its processes.
+    pub fn threads(&self) -> usize {
+        self.procs.iter().map(|p| 1 + p.others.len()).sum()
     }
 
     /// How many processes it holds a frozen copy of.
@@ -96,13 +114,14 @@ impl Task {
             temp_mask: self.temp_mask,
             pause_hits: self.pause_hits,
             yield_at: self.yield_at,
+            clear_tid: self.clear_tid,
         }
     }
 }
 
 impl Engine {
     /// Takes a checkpoint here, or `None` where this replay cannot be
-    /// checkpointed (between events, threads, MAP_SHARED memory...).
+    /// checkpointed (between events, a task running, MAP_SHARED memory...).
     pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>> {
         if self.mid_interval || !self.tasks.is_empty() || !self.shared_files.is_empty() {
             return Ok(None);
@@ -110,8 +129,9 @@ impl Engine {
         if self.by_tid.is_empty() {
             return Ok(None);
         }
-        let mut pids = HashSet::new();
-        for t in self.by_tid.values() {
+        // Threads by process, the recorded main thread (tid = pid) first.
+        let mut by_pid: HashMap<Tid, Vec<Tid>> = HashMap::new();
+        for (&tid, t) in &self.by_tid {
             let plain = t.gone.is_none()
                 && t.stopped.is_some()
                 && !t.initial
@@ -122,36 +142,53 @@ impl Engine {
                 && t.pending_signal.is_none()
                 && t.injected.is_none()
                 && t.settid.is_none();
-            // One task per process: a fork would copy only one thread.
-            if !plain || !pids.insert(t.pid) {
+            if !plain {
                 return Ok(None);
             }
-            match reel_sys::proc::maps(t.real) {
+            by_pid.entry(t.pid).or_default().push(tid);
+        }
+        for (pid, tids) in by_pid.iter_mut() {
+            tids.sort_unstable_by_key(|&t| (t != *pid, t));
+            let real = self.by_tid[&tids[0]].real;
+            match reel_sys::proc::maps(real) {
                 Ok(maps) if !maps.iter().any(|m| m.shared) => {}
                 _ => return Ok(None),
             }
+            if !self.memories.contains_key(pid) {
+                return Ok(None);
+            }
         }
-        if self.memories.len() != pids.len() || !pids.iter().all(|p| self.memories.contains_key(p))
-        {
+        if self.memories.len() != by_pid.len() {
             return Ok(None);
         }
         let reader = self.reader.try_clone()?;
-        let mut tids: Vec<Tid> = self.by_tid.keys().copied().collect();
-        tids.sort_unstable();
+        let mut pids: Vec<Tid> = by_pid.keys().copied().collect();
+        pids.sort_unstable();
         let mut procs = Vec::new();
-        for tid in tids {
-            let task = self.task(tid)?.copy_state();
-            let st = self.task(tid)?.stopped.take().expect("checked above");
-            let regs = st.regs()?;
-            let reason = st.reason();
+        for pid in pids {
+            let tids = &by_pid[&pid];
+            let mut threads = Vec::new();
+            for &tid in tids {
+                let t = self.task(tid)?;
+                let task = t.copy_state();
+                let st = t.stopped.as_ref().expect("checked above");
+                threads.push(Thread {
+                    tid,
+                    regs: st.regs()?,
+                    reason: st.reason(),
+                    xstate: st.xstate()?,
+                    mask: st.sigmask()?,
+                    task,
+                });
+            }
+            let main = threads.remove(0);
+            let st = self.task(main.tid)?.stopped.take().expect("checked above");
             let (st, frozen) = reel_sys::inject::fork(st, &mut self.tasks)?;
-            self.task(tid)?.stopped = Some(st);
+            self.task(main.tid)?.stopped = Some(st);
             procs.push(Frozen {
-                tid,
                 frozen: Some(frozen),
-                regs,
-                reason,
-                task,
+                main,
+                others: threads,
             });
         }
         Ok(Some(Checkpoint {
@@ -172,7 +209,8 @@ impl Engine {
 
     /// Makes the replay what it was at `cp`: the current tasks are killed
     /// and a new copy of each of the checkpoint's processes takes their
-    /// place. The debugger's points stay as they are.
+    /// place, its other threads recreated. The debugger's points stay as
+    /// they are.
     pub fn restore(&mut self, cp: &mut Checkpoint) -> Result<()> {
         self.kill_all();
         self.memories.clear();
@@ -181,15 +219,34 @@ impl Engine {
                 event: cp.event,
                 what: "the checkpoint was lost".into(),
             })?;
-            let (frozen, live) =
-                reel_sys::inject::thaw(frozen, &mut self.tasks, &p.regs, p.reason)?;
+            let (frozen, mut live) =
+                reel_sys::inject::thaw(frozen, &mut self.tasks, &p.main.regs, p.main.reason)?;
             p.frozen = Some(frozen);
+            if let Some(addr) = p.main.task.clear_tid {
+                // A fork does not keep the word to clear at exit.
+                let nr = libc::SYS_set_tid_address as u64;
+                live =
+                    reel_sys::inject::syscall(live, &mut self.tasks, nr, [addr, 0, 0, 0, 0, 0])?.0;
+            }
             self.memories
-                .insert(p.task.pid, reel_sys::Memory::open(&live)?);
-            let mut task = p.task.copy_state();
+                .insert(p.main.task.pid, reel_sys::Memory::open(&live)?);
+            for th in &p.others {
+                let (l, mut new) =
+                    reel_sys::inject::clone_thread(live, &mut self.tasks, th.task.clear_tid)?;
+                live = l;
+                new.set_regs(&th.regs)?;
+                new.set_xstate(&th.xstate)?;
+                new.set_sigmask(th.mask)?;
+                new.set_reason(th.reason);
+                let mut task = th.task.copy_state();
+                task.real = new.tid();
+                task.stopped = Some(new);
+                self.by_tid.insert(th.tid, task);
+            }
+            let mut task = p.main.task.copy_state();
             task.real = live.tid();
             task.stopped = Some(live);
-            self.by_tid.insert(p.tid, task);
+            self.by_tid.insert(p.main.tid, task);
         }
         self.reader = cp.reader.try_clone()?;
         self.pending = cp.pending.clone();

@@ -48,6 +48,10 @@ impl Engine {
                 self.by_tid.insert(ev.tid, t);
             }
         }
+        // An exec forgets the word to clear at exit.
+        if let Some(t) = self.by_tid.get_mut(&ev.tid) {
+            t.clear_tid = None;
+        }
         let pid = ev.tid;
         let mem = self
             .memories

@@ -67,6 +67,9 @@ struct Task {
     pause_hits: u64,
     /// The trap a `Yield` event waits for.
     yield_at: Option<u64>,
+    /// The word the kernel clears when the task exits (CLONE_CHILD_CLEARTID,
+    /// set_tid_address), for checkpoints that recreate the thread.
+    clear_tid: Option<u64>,
 }
 
 impl Task {
@@ -89,6 +92,7 @@ impl Task {
             dying: false,
             pause_hits: 0,
             yield_at: None,
+            clear_tid: None,
         }
     }
 }

@@ -44,6 +44,10 @@ impl Engine {
                 if !check_result {
                     st = self.check_unchecked_result(tid, st, ev)?;
                 }
+                if nr == libc::SYS_set_tid_address as u64 {
+                    // A checkpoint recreating this thread asks for the same.
+                    self.task(tid)?.clear_tid = Some(args[0]).filter(|&a| a != 0);
+                }
                 regs = st.regs()?;
                 if nr == libc::SYS_rt_sigreturn as u64 {
                     // Its "result" is the restored rax: nothing to set.

@@ -63,6 +63,9 @@ impl Engine {
         let mut task = Task::new(child, if thread { parent_pid } else { rec_child }, true);
         task.settid = settid.map(|a| (a, rec_child as u32));
         task.shares_memory = vfork;
+        if is_clone && flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 && args[3] != 0 {
+            task.clear_tid = Some(args[3]);
+        }
         self.by_tid.insert(rec_child, task);
         if !thread {
             if let Some(b) = self.brks.get(&parent_pid).copied() {
