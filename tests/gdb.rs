@@ -259,6 +259,31 @@ mod forward {
     }
 
     #[test]
+    fn thread_local_variables_equal_native() {
+        let r = record("threadlong");
+        let cmds = |first| {
+            vec![
+                "break work",
+                first,
+                "print mine",
+                "print &mine == &mine",
+                "continue",
+                "print mine",
+            ]
+        };
+        let native = native_gdb(&r.bin, &cmds("run"));
+        let replay = replay_gdb(&r, &[], &cmds("continue"));
+        let want = values(&native);
+        assert_eq!(
+            want,
+            vec!["$1 = 10", "$2 = 1", "$3 = 20"],
+            "native gdb:\n{}",
+            native.describe()
+        );
+        assert_eq!(values(&replay), want, "replay:\n{}", replay.describe());
+    }
+
+    #[test]
     fn threads_are_listed() {
         let r = record("threads");
         let out = replay_gdb(

@@ -7,10 +7,13 @@
 #![warn(missing_docs)]
 
 mod arch;
+mod conn;
 mod files;
 mod regs;
 mod target;
+mod tls;
 
+use conn::Conn;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, MultiThreadStopReason};
 use reel_replay::Timeline;
@@ -34,13 +37,13 @@ struct EventLoop;
 
 impl run_blocking::BlockingEventLoop for EventLoop {
     type Target = ReplayTarget;
-    type Connection = TcpStream;
+    type Connection = Conn;
     type StopReason = MultiThreadStopReason<u64>;
 
     #[allow(clippy::type_complexity)]
     fn wait_for_stop_reason(
         target: &mut ReplayTarget,
-        conn: &mut TcpStream,
+        conn: &mut Conn,
     ) -> Result<
         run_blocking::Event<MultiThreadStopReason<u64>>,
         run_blocking::WaitForStopReasonError<String, std::io::Error>,
@@ -71,7 +74,7 @@ impl run_blocking::BlockingEventLoop for EventLoop {
 pub fn serve(timeline: Timeline, conn: TcpStream) -> Result<(), GdbError> {
     let _ = conn.set_nodelay(true);
     let mut target = ReplayTarget::new(timeline);
-    let stub = GdbStub::new(conn);
+    let stub = GdbStub::new(Conn::new(conn, target.mailbox.clone()));
     match stub.run_blocking::<EventLoop>(&mut target) {
         Ok(DisconnectReason::Disconnect | DisconnectReason::Kill) => Ok(()),
         Ok(_) => Ok(()),

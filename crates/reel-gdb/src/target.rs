@@ -57,6 +57,8 @@ pub struct ReplayTarget {
     pub(crate) files: std::collections::HashMap<u32, std::fs::File>,
     /// Positions saved by `monitor checkpoint`, numbered from 1.
     saved: Vec<Mark>,
+    /// Where answers to gdb's `qGetTLSAddr` go (see [`crate::conn`]).
+    pub(crate) mailbox: crate::conn::Mailbox,
 }
 
 fn gdb_tid(tid: Tid) -> Option<GdbTid> {
@@ -83,6 +85,7 @@ impl ReplayTarget {
             broken: None,
             focus,
             saved: Vec::new(),
+            mailbox: Default::default(),
         }
     }
 
@@ -528,6 +531,10 @@ impl MonitorCmd for ReplayTarget {
         let words: Vec<&str> = cmd.split_whitespace().collect();
         match words.as_slice() {
             ["when"] => outputln!(out, "Current event: {}", self.engine().event()),
+            [cmd, req] if *cmd == crate::conn::TLS_COMMAND => {
+                let answer = self.tls_address(req).map(|a| format!("{a:x}"));
+                *self.mailbox.borrow_mut() = Some(answer.unwrap_or_else(|| "E01".into()));
+            }
             ["help"] | [] => {
                 outputln!(
                     out,
