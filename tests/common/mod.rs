@@ -9,6 +9,7 @@
 
 pub mod case;
 pub mod edit;
+pub mod gdb;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
