@@ -340,6 +340,13 @@ impl Recorder {
 }
 
 impl Recorder {
+    /// The thread that holds the token `tid` needs, if any.
+    pub(super) fn token_holder(&self, tid: Tid) -> Option<Tid> {
+        self.runners
+            .get(&self.runner_key(tid))
+            .and_then(|r| r.holder.map(|(h, _)| h))
+    }
+
     /// Whether a digest of `tid`'s memory taken now is what replay will see
     /// at this event: no other thread of its process is running user code
     /// (the token is `tid`'s or nobody's) nor waiting in a call the kernel

@@ -5,7 +5,8 @@
 use super::*;
 
 impl Recorder {
-    pub(super) fn on_syscall_entry(&mut self, st: Stopped) -> Result<()> {
+    pub(super) fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
+        self.fast_on_entry(&mut st)?;
         let tid = st.tid();
         let mut restarted = None;
         if let Some(t) = self.task_info.get_mut(&tid) {
@@ -146,6 +147,7 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
             self.scan_new_code(&st, result as u64)?;

@@ -227,6 +227,7 @@ mod check;
 mod checkpoint;
 mod control;
 mod exec;
+mod fastpath;
 mod inspect;
 mod landmark;
 mod signal;
@@ -513,6 +514,7 @@ impl Engine {
                 patched,
             } => self.on_patch(tid, addr, &original, &patched),
             Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
+            Event::FastSite(ev) => self.on_fast_site(&ev),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

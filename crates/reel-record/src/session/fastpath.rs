@@ -1,0 +1,374 @@
+//! The in-process syscall fast path, record side (the mechanism is in
+//! `reel_sys::syscallbuf`).
+//!
+//! A call on the buffered list seen at a ptrace stop gets its site patched
+//! once the call's own event is written (a `FastSite` event, made again
+//! at the same event by replay). From then on the program makes that call
+//! in-process and logs it in its process's buffer; the buffer is drained
+//! at every ptrace stop of the thread that runs the process's user code
+//! (only one does at a time, see schedule.rs), each record becoming an
+//! ordinary `Syscall` event (without a site) with its own event number.
+//! When the buffer is full the trampoline makes the call traced, and that
+//! stop drains it.
+//!
+//! Reads and writes go in-process only on descriptors reel marked as never
+//! blocking (regular files, /dev/null and kin) and not reel's own
+//! stdout/stderr: marked at a traced call's exit, unmarked when the
+//! descriptor is closed or replaced.
+
+use super::Recorder;
+use crate::Result;
+use reel_sys::stub::{place_near, STUB_LEN};
+use reel_sys::syscallbuf::{self as sb, Buffered};
+use reel_sys::{Stopped, PAGE_SIZE};
+use reel_trace::{Event, FastSiteEvent, MemWrite, SyscallEvent, Tid};
+use std::collections::{HashMap, HashSet};
+
+/// Fast-path state of the recording.
+#[derive(Default)]
+pub(super) struct FastPath {
+    /// `record --no-fast-path` turns it off.
+    on: bool,
+    /// Per process (address space).
+    procs: HashMap<Tid, Proc>,
+    /// Per thread: the site of the buffered call it is in, to patch once
+    /// its event is written.
+    pending: HashMap<Tid, (u64, u64)>,
+    /// Calls recorded from the buffer, and sites patched.
+    pub(super) buffered_calls: u64,
+    pub(super) sites: u64,
+}
+
+/// One process's fast path.
+#[derive(Default, Clone)]
+struct Proc {
+    /// The buffer's header was set up (the path enabled).
+    ready: bool,
+    /// Sites already considered (by the address of their `syscall`).
+    tried: HashSet<u64>,
+    /// Trampoline pages: base, bytes used.
+    pages: Vec<(u64, u64)>,
+    /// Descriptors marked in the buffer's bitmap.
+    fds: HashSet<i32>,
+}
+
+/// Calls that close or replace a descriptor: the descriptor (or the first
+/// of a range) is unmarked before they run.
+fn closes_fd(nr: u64, args: &[u64; 6]) -> Option<(u64, u64)> {
+    match nr as i64 {
+        libc::SYS_close => Some((args[0], args[0])),
+        libc::SYS_dup2 | libc::SYS_dup3 => Some((args[1], args[1])),
+        libc::SYS_close_range => Some((args[0], args[1].min(sb::FD_LIMIT))),
+        _ => None,
+    }
+}
+
+impl FastPath {
+    /// The fast path, on or off.
+    pub(super) fn new(on: bool) -> FastPath {
+        FastPath {
+            on,
+            ..Default::default()
+        }
+    }
+}
+
+impl Recorder {
+    fn pid_for(&self, tid: Tid) -> Tid {
+        self.task_info.get(&tid).map_or(tid, |t| t.pid)
+    }
+
+    /// At any ptrace stop: turns the records the thread logged since the
+    /// last drain into events. Only the thread running its process's user
+    /// code writes the buffer, so only its stops drain it.
+    pub(super) fn fast_drain(&mut self, st: &mut Stopped) -> Result<()> {
+        let tid = st.tid();
+        let pid = self.pid_for(tid);
+        if !self.fast.procs.get(&pid).is_some_and(|p| p.ready) {
+            return Ok(());
+        }
+        if self.token_holder(tid).is_some_and(|h| h != tid) {
+            return Ok(());
+        }
+        let mem = self.mem(tid)?;
+        let used = match mem.read_u64(st, sb::HEADER + sb::USED) {
+            Ok(u) => u.min(sb::DATA_LEN),
+            // The address space is going away.
+            Err(_) => return Ok(()),
+        };
+        if used == 0 {
+            return Ok(());
+        }
+        let area = mem.read(st, sb::HEADER + PAGE_SIZE, used as usize)?;
+        mem.write(st, sb::HEADER + sb::USED, &0u64.to_le_bytes())?;
+        let records = sb::parse(&area).ok_or_else(|| crate::RecordError::Unsupported {
+            tid,
+            what: "the fast path's buffer holds a damaged record".into(),
+        })?;
+        for rec in records {
+            let mut ev = SyscallEvent::bare(tid, rec.nr, rec.args, rec.result, None);
+            if let Some((addr, len)) = sb::output_of(&rec) {
+                ev.writes.push(MemWrite { addr, len });
+            }
+            self.fast.buffered_calls += 1;
+            self.append(&Event::Syscall(ev), &rec.data)?;
+        }
+        Ok(())
+    }
+
+    /// At a syscall's entry stop: unmark a descriptor it closes, and note
+    /// a site to patch.
+    pub(super) fn fast_on_entry(&mut self, st: &mut Stopped) -> Result<()> {
+        if !self.fast.on {
+            return Ok(());
+        }
+        let regs = st.regs()?;
+        let (nr, args) = (regs.syscall_nr(), regs.args());
+        let tid = st.tid();
+        let pid = self.pid_for(tid);
+        if let Some((lo, hi)) = closes_fd(nr, &args) {
+            let marked: Vec<i32> = self
+                .fast
+                .procs
+                .get(&pid)
+                .map(|p| {
+                    p.fds
+                        .iter()
+                        .copied()
+                        .filter(|&f| (lo..=hi).contains(&(f as u64)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for fd in marked {
+                self.mark_fd(st, pid, fd, false)?;
+            }
+        }
+        let site = regs.ip().wrapping_sub(2);
+        // Sites tried already, and the trampolines' own (traced) calls.
+        let tried = self.fast.procs.get(&pid).is_some_and(|p| {
+            p.tried.contains(&site)
+                || p.pages
+                    .iter()
+                    .any(|&(b, _)| (b..b + STUB_LEN).contains(&site))
+        });
+        let private = reel_sys::PRIVATE_PAGE..reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN;
+        if sb::buffered(nr).is_some() && !tried && !private.contains(&site) {
+            self.fast.pending.insert(tid, (site, nr));
+        }
+        Ok(())
+    }
+
+    /// At a syscall's exit stop, once its event is written: mark the
+    /// descriptor it read or wrote, and patch its site.
+    pub(super) fn fast_on_exit(
+        &mut self,
+        mut st: Stopped,
+        nr: u64,
+        args: &[u64; 6],
+        result: i64,
+    ) -> Result<Stopped> {
+        let tid = st.tid();
+        let site = self.fast.pending.remove(&tid);
+        if !self.fast.on {
+            return Ok(st);
+        }
+        let pid = self.pid_for(tid);
+        let rw = [
+            libc::SYS_read,
+            libc::SYS_pread64,
+            libc::SYS_write,
+            libc::SYS_pwrite64,
+        ];
+        // A vfork child shares the memory but not the descriptors.
+        let shares_memory = self
+            .task_info
+            .get(&tid)
+            .is_some_and(|t| t.vfork_parent.is_some());
+        let fd = args[0] as i32;
+        if rw.contains(&(nr as i64))
+            && result >= 0
+            && !shares_memory
+            && (0..sb::FD_LIMIT as i32).contains(&fd)
+            && self
+                .fast
+                .procs
+                .get(&pid)
+                .is_some_and(|p| p.ready && !p.fds.contains(&fd))
+            && sb::fd_never_blocks(tid, fd)
+            && self.echo_target(tid, fd).is_none()
+        {
+            self.mark_fd(&mut st, pid, fd, true)?;
+        }
+        if let (Some((site, want)), Some(call)) = (site, sb::buffered(nr)) {
+            if want == nr {
+                st = self.patch_site(st, pid, site, call)?;
+            }
+        }
+        Ok(st)
+    }
+
+    /// Sets or clears `fd` in the process's bitmap.
+    fn mark_fd(&mut self, st: &mut Stopped, pid: Tid, fd: i32, on: bool) -> Result<()> {
+        let Some(p) = self.fast.procs.get_mut(&pid) else {
+            return Ok(());
+        };
+        if on {
+            p.fds.insert(fd);
+        } else {
+            p.fds.remove(&fd);
+        }
+        let word_at = sb::HEADER + sb::FD_MAP + (fd as u64 / 64) * 8;
+        let mem = self.mem(st.tid())?;
+        let mut word = mem.read_u64(st, word_at)?;
+        let bit = 1u64 << (fd as u64 % 64);
+        word = if on { word | bit } else { word & !bit };
+        mem.write(st, word_at, &word.to_le_bytes())?;
+        Ok(())
+    }
+
+    /// Redirects the site whose `syscall` is at `site` into a new
+    /// trampoline, when its shape allows, and records that.
+    fn patch_site(&mut self, st: Stopped, pid: Tid, site: u64, call: &Buffered) -> Result<Stopped> {
+        let tid = st.tid();
+        let mut st = st;
+        let regs = st.regs()?;
+        if regs.ip() != site + 2 {
+            return Ok(st);
+        }
+        let proc = self.fast.procs.entry(pid).or_default();
+        if !proc.tried.insert(site) {
+            return Ok(st);
+        }
+        let mem = self.mem(tid)?;
+        let Some((bytes, from)) = [128u64, 64, 16].iter().find_map(|&back| {
+            let from = site.checked_sub(back)?;
+            let b = mem.read_partial(&st, from, back as usize + 64);
+            (b.len() > back as usize + 2).then_some((b, from))
+        }) else {
+            return Ok(st);
+        };
+        let Some(plan) = sb::plan_site(&bytes, from, site, call.nr) else {
+            return Ok(st);
+        };
+        // No other thread may stand inside the range (it would resume in
+        // the middle of the jump).
+        for (&other, t) in &self.task_info {
+            if other == tid || t.pid != pid {
+                continue;
+            }
+            match sb::task_pc(other) {
+                Some(pc) if pc <= plan.start || pc >= plan.end => {}
+                _ => return Ok(st),
+            }
+        }
+        // A trampoline page in reach with room, or a new one.
+        let reach = |base: u64| base.abs_diff(plan.start) < (i32::MAX as u64) - 2 * STUB_LEN;
+        let pages = self.fast.procs[&pid].pages.clone();
+        let mut chosen = None;
+        for (i, &(base, used)) in pages.iter().enumerate() {
+            if !reach(base) {
+                continue;
+            }
+            if let Some(t) = sb::build(&plan, call, base + used) {
+                if used + t.code.len() as u64 <= STUB_LEN {
+                    chosen = Some((Some(i), base + used, t));
+                    break;
+                }
+            }
+        }
+        let mut new_page = None;
+        if chosen.is_none() {
+            let maps: Vec<(u64, u64)> = reel_sys::proc::maps(tid)?
+                .iter()
+                .map(|m| (m.start, m.end))
+                .collect();
+            let Some(base) = place_near(plan.start, &maps) else {
+                return Ok(st);
+            };
+            let Some(t) = sb::build(&plan, call, base) else {
+                return Ok(st);
+            };
+            let (back, got) = reel_sys::inject::syscall(
+                st,
+                &mut self.tasks,
+                libc::SYS_mmap as u64,
+                [
+                    base,
+                    STUB_LEN,
+                    (libc::PROT_READ | libc::PROT_EXEC) as u64,
+                    (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+                    u64::MAX,
+                    0,
+                ],
+            )?;
+            st = back;
+            if got as u64 != base {
+                return Ok(st);
+            }
+            new_page = Some(base);
+            chosen = Some((None, base, t));
+        }
+        let Some((index, at, tramp)) = chosen else {
+            return Ok(st);
+        };
+        let len = tramp.code.len() as u64;
+        let p = self.fast.procs.get_mut(&pid).expect("inserted above");
+        match index {
+            Some(i) => p.pages[i].1 += len,
+            None => p.pages.push((at, len)),
+        }
+        let first = !p.ready;
+        p.ready = true;
+        let original = bytes[(plan.start - from) as usize..(plan.end - from) as usize].to_vec();
+        let mem = self.mem(tid)?;
+        mem.write(&mut st, at, &tramp.code)?;
+        mem.write(&mut st, plan.start, &tramp.patch)?;
+        if first {
+            mem.write(&mut st, sb::HEADER + sb::ENABLED, &1u64.to_le_bytes())?;
+        }
+        if let Some(r) = tramp.resume {
+            let mut regs = st.regs()?;
+            regs.set_ip(r);
+            st.set_regs(&regs)?;
+        }
+        self.fast.sites += 1;
+        self.append(
+            &Event::FastSite(FastSiteEvent {
+                tid,
+                nr: call.nr,
+                page: new_page,
+                stub: at,
+                code: tramp.replay_code(),
+                addr: plan.start,
+                original,
+                patched: tramp.patch.clone(),
+                resume: tramp.resume,
+            }),
+            &[],
+        )?;
+        Ok(st)
+    }
+
+    /// The process exec'd: its sites, pages and buffer are gone.
+    pub(super) fn fast_forget(&mut self, pid: Tid) {
+        self.fast.procs.remove(&pid);
+    }
+
+    /// A fork copies the parent's patched code, pages and buffer (drained
+    /// at the fork's stop, so empty).
+    pub(super) fn fast_fork(&mut self, parent_pid: Tid, child_pid: Tid) {
+        if let Some(p) = self.fast.procs.get(&parent_pid).cloned() {
+            self.fast.procs.insert(child_pid, p);
+        }
+    }
+
+    /// The fast path's account, for `REEL_DEBUG`.
+    pub(super) fn fast_summary(&self) -> Option<String> {
+        (self.fast.on && std::env::var_os("REEL_DEBUG").is_some()).then(|| {
+            format!(
+                "reel: fast path: {} sites patched, {} calls buffered of {} events",
+                self.fast.sites, self.fast.buffered_calls, self.events
+            )
+        })
+    }
+}
