@@ -104,6 +104,10 @@ fn to_text(n: u64, event: &Event) -> String {
             if let Some(m) = &s.mapped_file {
                 line += &format!("  <maps {}>", m.path);
             }
+            if s.site.is_none() {
+                // Made in-process by the fast path, logged in its buffer.
+                line += "  <buffered>";
+            }
             line
         }
         Event::Exec(e) => {

@@ -20,7 +20,7 @@ use super::Recorder;
 use crate::Result;
 use reel_sys::stub::{place_near, STUB_LEN};
 use reel_sys::syscallbuf::{self as sb, Buffered};
-use reel_sys::{Stopped, PAGE_SIZE};
+use reel_sys::{StopReason, Stopped, PAGE_SIZE};
 use reel_trace::{Event, FastSiteEvent, MemWrite, SyscallEvent, Tid};
 use std::collections::{HashMap, HashSet};
 
@@ -34,6 +34,10 @@ pub(super) struct FastPath {
     /// Per thread: the site of the buffered call it is in, to patch once
     /// its event is written.
     pending: HashMap<Tid, (u64, u64)>,
+    /// Threads preempted inside fast-path code: they give their token up
+    /// at their next syscall instead (a landmark there could not be found
+    /// by replay, whose trampolines differ).
+    yield_due: HashSet<Tid>,
     /// Calls recorded from the buffer, and sites patched.
     pub(super) buffered_calls: u64,
     pub(super) sites: u64,
@@ -50,6 +54,8 @@ struct Proc {
     pages: Vec<(u64, u64)>,
     /// Descriptors marked in the buffer's bitmap.
     fds: HashSet<i32>,
+    /// The path is switched off for now (a signal waits for a stop).
+    paused: bool,
 }
 
 /// Calls that close or replace a descriptor: the descriptor (or the first
@@ -89,6 +95,24 @@ impl Recorder {
         }
         if self.token_holder(tid).is_some_and(|h| h != tid) {
             return Ok(());
+        }
+        // A thread stopped inside a trampoline (a signal, an interruption)
+        // may be half-way through appending a record: it would then count
+        // the records drained now again. Its next stop drains them.
+        let at_call = matches!(
+            st.reason(),
+            StopReason::Seccomp | StopReason::Syscall | StopReason::ExitEvent { .. }
+        );
+        if !at_call && self.in_trampoline(pid, st.regs()?.ip()) {
+            return Ok(());
+        }
+        let paused = self.fast.procs.get(&pid).is_some_and(|p| p.paused);
+        let holding = self
+            .task_info
+            .values()
+            .any(|t| t.pid == pid && !t.held.is_empty());
+        if paused && !holding {
+            self.set_enabled(st, pid, true)?;
         }
         let mem = self.mem(tid)?;
         let used = match mem.read_u64(st, sb::HEADER + sb::USED) {
@@ -347,6 +371,83 @@ impl Recorder {
             &[],
         )?;
         Ok(st)
+    }
+
+    /// Switches the process's fast path on or off (calls then stop: a
+    /// held signal is delivered at the next one).
+    fn set_enabled(&mut self, st: &mut Stopped, pid: Tid, on: bool) -> Result<()> {
+        let Some(p) = self.fast.procs.get_mut(&pid).filter(|p| p.ready) else {
+            return Ok(());
+        };
+        p.paused = !on;
+        self.mem(st.tid())?
+            .write(st, sb::HEADER + sb::ENABLED, &u64::from(on).to_le_bytes())?;
+        Ok(())
+    }
+
+    /// A signal is held for the stopped task: its process's calls stop
+    /// again until it is delivered.
+    pub(super) fn fast_hold(&mut self, st: &mut Stopped) -> Result<()> {
+        let pid = self.pid_for(st.tid());
+        if self
+            .fast
+            .procs
+            .get(&pid)
+            .is_some_and(|p| p.ready && !p.paused)
+        {
+            self.set_enabled(st, pid, false)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `rip` is in code of the fast path (a trampoline, the
+    /// private page) in process `pid`.
+    fn in_fast_code(&self, pid: Tid, rip: u64) -> bool {
+        let private = reel_sys::PRIVATE_PAGE..reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN;
+        private.contains(&rip) || self.in_trampoline(pid, rip)
+    }
+
+    /// Whether `rip` is in one of the trampoline pages of process `pid`.
+    fn in_trampoline(&self, pid: Tid, rip: u64) -> bool {
+        self.fast.procs.get(&pid).is_some_and(|p| {
+            p.pages
+                .iter()
+                .any(|&(b, _)| (b..b + STUB_LEN).contains(&rip))
+        })
+    }
+
+    /// A thread reel interrupted to preempt it stands in fast-path code:
+    /// instead of a landmark there, its calls stop again and it gives its
+    /// token up at the next one. Returns the stop back otherwise.
+    pub(super) fn fast_defer_preemption(&mut self, mut st: Stopped) -> Result<Option<Stopped>> {
+        let tid = st.tid();
+        let pid = self.pid_for(tid);
+        if !self.in_fast_code(pid, st.regs()?.ip()) {
+            return Ok(Some(st));
+        }
+        self.set_enabled(&mut st, pid, false)?;
+        self.fast.yield_due.insert(tid);
+        self.resume(st, reel_sys::Resume::Cont, None)?;
+        Ok(None)
+    }
+
+    /// A thread reel interrupted to deliver a held signal stands in
+    /// fast-path code: no landmark there either; its calls stop again and
+    /// the next one delivers the signal. Returns the stop back otherwise.
+    pub(super) fn fast_defer_interrupt(&mut self, mut st: Stopped) -> Result<Option<Stopped>> {
+        let pid = self.pid_for(st.tid());
+        if !self.in_fast_code(pid, st.regs()?.ip()) {
+            return Ok(Some(st));
+        }
+        self.set_enabled(&mut st, pid, false)?;
+        self.resume(st, reel_sys::Resume::Cont, None)?;
+        Ok(None)
+    }
+
+    /// Whether the thread entering a syscall must give its token up there
+    /// (see [`Recorder::fast_defer_preemption`]).
+    pub(super) fn fast_take_yield(&mut self, tid: Tid) -> bool {
+        self.fast.yield_due.remove(&tid)
     }
 
     /// The process exec'd: its sites, pages and buffer are gone.

@@ -313,6 +313,9 @@ impl Recorder {
         if !preempted {
             return Ok(Some(st));
         }
+        let Some(st) = self.fast_defer_preemption(st)? else {
+            return Ok(None);
+        };
         let (mut st, landmark) = self.place_landmark(st)?;
         if let Some(t) = self.task_info.get_mut(&tid) {
             // A signal interruption that this stop answered as well is

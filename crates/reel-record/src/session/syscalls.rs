@@ -94,8 +94,9 @@ impl Recorder {
                 exec_args,
             });
         }
-        if spec.is_some_and(|s| s.may_block) {
-            // It may wait for another thread: let the others run meanwhile.
+        if spec.is_some_and(|s| s.may_block) || self.fast_take_yield(tid) {
+            // It may wait for another thread: let the others run meanwhile
+            // (or its thread was due to be preempted, see fastpath.rs).
             self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)
