@@ -129,7 +129,6 @@ impl Recorder {
         // A handler would run at whatever instruction the task is at: hold
         // the signal for the task's next syscall.
         self.hold(tid, sig, st.siginfo_bytes()?);
-        let mut st = st;
         self.fast_hold(&mut st)?;
         self.resume(st, Resume::Cont, None)
     }
