@@ -14,11 +14,14 @@
 //! which is traced like any other (and drains the buffer: the recorder
 //! empties it at every ptrace stop).
 //!
-//! The same trampoline serves replay with its fast entry replaced by
-//! no-ops ([`Trampoline::replay_code`]): every call then stops at the
-//! trampoline's own `syscall`, where the replayer emulates it. On the fast
-//! path the trampoline leaves rcx and r11 exactly as that `syscall` would
-//! (the address after it, the flags), so registers agree at every point.
+//! The same trampoline serves replay ([`MODE`] set): there it compares
+//! the call's number and arguments with the next record the replayer put
+//! in the buffer and, when they agree, returns the recorded result and
+//! copies the recorded bytes without entering the kernel. Otherwise (no
+//! record left, a mismatch: a divergence) it makes the call from its own
+//! `syscall`, which stops, and the replayer takes over. On the fast path
+//! the trampoline leaves rcx and r11 exactly as that `syscall` would (the
+//! address after it, the flags), so registers agree at every point.
 //!
 //! This file is the one place that defines the layout; bump
 //! [`PROTOCOL_VERSION`] when it changes.
@@ -46,6 +49,13 @@ const SAVE_RSI: i64 = 16;
 pub const USED: u64 = 24;
 /// Non-zero while the fast path is on.
 pub const ENABLED: u64 = 32;
+/// Non-zero at replay: the trampolines take their results from records
+/// the replayer wrote, from [`CURSOR`] up to [`END`].
+pub const MODE: u64 = 40;
+/// Offset in the data area of the next record replay hands out.
+pub const CURSOR: u64 = 48;
+/// End of the records replay hands out.
+pub const END: u64 = 56;
 /// A bitmap of the file descriptors the fast path may use.
 pub const FD_MAP: u64 = 64;
 /// File descriptors the bitmap covers.
@@ -284,24 +294,11 @@ fn branch_into(bytes: &[u8], from: u64, start: u64, end: u64) -> bool {
 pub struct Trampoline {
     /// Its bytes as the recorder writes them.
     pub code: Vec<u8>,
-    /// Offset and length of the jump into the fast path (no-ops at replay).
-    fast_jump: (usize, usize),
     /// The `jmp rel32` (and padding) that replaces the site's range.
     pub patch: Vec<u8>,
     /// Where a thread stopped at the end of the `syscall` resumes, when
     /// that is inside the range (the relocated instructions after it).
     pub resume: Option<u64>,
-}
-
-impl Trampoline {
-    /// The bytes replay writes: the fast entry replaced by no-ops, so every
-    /// call stops at the trampoline's own `syscall`.
-    pub fn replay_code(&self) -> Vec<u8> {
-        let mut c = self.code.clone();
-        let (at, len) = self.fast_jump;
-        c[at..at + len].fill(0x90);
-        c
-    }
 }
 
 // Label "addresses" inside a trampoline block (real code is far above).
@@ -314,6 +311,7 @@ const L_SLOW_POP: u64 = 6;
 const L_NOOUT: u64 = 7;
 const L_COPY: u64 = 8;
 const L_FINISH: u64 = 9;
+const L_REPLAY: u64 = 10;
 
 const ARG_REGS: [Register; 6] = [
     Register::RDI,
@@ -361,6 +359,12 @@ fn instructions(site: &Site, call: &Buffered, ret: u64, slow_end: u64) -> Option
         0,
     ))?);
     v.push(e(Instruction::with_branch(Je_rel32_64, L_SLOW_POP))?);
+    v.push(e(Instruction::with2(
+        Cmp_rm64_imm8,
+        mem(R11, MODE as i64),
+        0,
+    ))?);
+    v.push(e(Instruction::with_branch(Jne_rel32_64, L_REPLAY))?);
     for g in call.guards {
         match *g {
             Guard::Fd => {
@@ -542,7 +546,149 @@ fn instructions(site: &Site, call: &Buffered, ret: u64, slow_end: u64) -> Option
     v.push(lbl(Instruction::with(Popfq), L_SLOW_POP));
     v.push(e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, 128)))?);
     v.push(e(Instruction::with_branch(Jmp_rel32_64, L_SLOW))?);
+    replay_part(&mut v, call, slow_end)?;
     Some(v)
+}
+
+/// The replay side of the fast path: the next record, when it is this
+/// call with these arguments, answers it.
+fn replay_part(v: &mut Vec<Instruction>, call: &Buffered, slow_end: u64) -> Option<()> {
+    use Code::*;
+    use Register::{R11, RAX, RCX, RDI, RSI, RSP};
+    let e = |r: Result<Instruction, iced_x86::IcedError>| r.ok();
+    let lbl = |mut i: Instruction, l: u64| {
+        i.set_ip(l);
+        i
+    };
+    // r11 = header; rcx = the next record.
+    v.push(lbl(
+        e(Instruction::with2(
+            Mov_r64_rm64,
+            RCX,
+            mem(R11, CURSOR as i64),
+        ))?,
+        L_REPLAY,
+    ));
+    v.push(e(Instruction::with2(
+        Cmp_r64_rm64,
+        RCX,
+        mem(R11, END as i64),
+    ))?);
+    v.push(e(Instruction::with_branch(Jae_rel32_64, L_SLOW_POP))?);
+    v.push(e(Instruction::with2(
+        Lea_r64_m,
+        RCX,
+        MemoryOperand::with_base_index_scale_displ_size(R11, RCX, 1, DATA_OFF, 8),
+    ))?);
+    v.push(e(Instruction::with2(
+        Cmp_rm64_imm32,
+        mem(RCX, 0),
+        call.nr as i32,
+    ))?);
+    v.push(e(Instruction::with_branch(Jne_rel32_64, L_SLOW_POP))?);
+    // The arguments the call reads (as the replayer's own check does).
+    for (i, r) in ARG_REGS.iter().enumerate().take(arity(call.nr)) {
+        v.push(e(Instruction::with2(
+            Cmp_r64_rm64,
+            *r,
+            mem(RCX, 8 + 8 * i as i64),
+        ))?);
+        v.push(e(Instruction::with_branch(Jne_rel32_64, L_SLOW_POP))?);
+    }
+    v.push(e(Instruction::with2(Mov_r64_rm64, RAX, mem(RCX, 56)))?);
+    let addr_reg = match call.out {
+        Out::Nothing => None,
+        Out::Fixed { arg, .. } | Out::Returned { arg, .. } => Some(ARG_REGS[arg]),
+    };
+    if let Some(r) = addr_reg {
+        v.push(e(Instruction::with2(
+            Mov_rm64_r64,
+            mem(R11, SAVE_RDI),
+            RDI,
+        ))?);
+        v.push(e(Instruction::with2(
+            Mov_rm64_r64,
+            mem(R11, SAVE_RSI),
+            RSI,
+        ))?);
+        if r != RDI {
+            v.push(e(Instruction::with2(Mov_r64_rm64, RDI, r))?);
+        }
+        v.push(e(Instruction::with2(
+            Lea_r64_m,
+            RSI,
+            mem(RCX, RECORD_HEAD as i64),
+        ))?);
+        v.push(e(Instruction::with2(Mov_r64_rm64, RCX, mem(RCX, 64)))?);
+        v.push(Instruction::with(Cld));
+        v.push(e(Instruction::with_rep_movsb(64))?);
+        v.push(e(Instruction::with2(Mov_r64_rm64, RCX, RSI))?);
+        v.push(e(Instruction::with2(
+            Mov_r64_rm64,
+            RDI,
+            mem(R11, SAVE_RDI),
+        ))?);
+        v.push(e(Instruction::with2(
+            Mov_r64_rm64,
+            RSI,
+            mem(R11, SAVE_RSI),
+        ))?);
+    } else {
+        v.push(e(Instruction::with2(
+            Lea_r64_m,
+            RCX,
+            mem(RCX, RECORD_HEAD as i64),
+        ))?);
+    }
+    // rcx = end of the record: cursor = align8(rcx - data area).
+    v.push(e(Instruction::with2(Add_rm64_imm8, RCX, 7))?);
+    v.push(e(Instruction::with2(And_rm64_imm8, RCX, -8))?);
+    v.push(e(Instruction::with2(Sub_r64_rm64, RCX, R11))?);
+    v.push(e(Instruction::with2(Sub_rm64_imm32, RCX, DATA_OFF as i32))?);
+    v.push(e(Instruction::with2(
+        Mov_rm64_r64,
+        mem(R11, CURSOR as i64),
+        RCX,
+    ))?);
+    v.push(Instruction::with(Popfq));
+    v.push(Instruction::with(Pushfq));
+    v.push(e(Instruction::with1(Pop_rm64, R11))?);
+    v.push(e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, 128)))?);
+    v.push(e(Instruction::with2(Mov_r64_imm64, RCX, slow_end))?);
+    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_BACK))?);
+    Some(())
+}
+
+/// How many argument registers call `nr` reads (the replayer's own check
+/// compares as many).
+fn arity(nr: u64) -> usize {
+    match nr as i64 {
+        libc::SYS_getpid | libc::SYS_gettid | libc::SYS_getppid => 0,
+        libc::SYS_clock_gettime | libc::SYS_gettimeofday | libc::SYS_fstat => 2,
+        libc::SYS_access => 2,
+        libc::SYS_lseek | libc::SYS_read | libc::SYS_write | libc::SYS_faccessat => 3,
+        libc::SYS_fcntl | libc::SYS_getrandom => 3,
+        libc::SYS_pread64 | libc::SYS_pwrite64 | libc::SYS_newfstatat => 4,
+        libc::SYS_faccessat2 => 4,
+        libc::SYS_statx => 5,
+        _ => 6,
+    }
+}
+
+/// Writes `records` in the buffer's format (see [`parse`]).
+pub fn encode(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in records {
+        out.extend_from_slice(&r.nr.to_le_bytes());
+        for a in r.args {
+            out.extend_from_slice(&a.to_le_bytes());
+        }
+        out.extend_from_slice(&r.result.to_le_bytes());
+        out.extend_from_slice(&(r.data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&r.data);
+        out.resize(out.len().div_ceil(8) * 8, 0);
+    }
+    out
 }
 
 /// Builds the trampoline of `site` (for call `call`) at `base`. None when
@@ -572,9 +718,6 @@ pub fn build(site: &Site, call: &Buffered, base: u64) -> Option<Trampoline> {
     {
         return None;
     }
-    let jump_idx = ins2.iter().position(|i| i.ip() == L_FAST_JUMP)?;
-    let jump_at = r.new_instruction_offsets[jump_idx] as usize;
-    let next = r.new_instruction_offsets[jump_idx + 1] as usize;
     let rel = base as i128 - (site.start + 5) as i128;
     if rel.abs() >= i32::MAX as i128 {
         return None;
@@ -591,7 +734,6 @@ pub fn build(site: &Site, call: &Buffered, base: u64) -> Option<Trampoline> {
     };
     Some(Trampoline {
         code: r.code_buffer,
-        fast_jump: (jump_at, next - jump_at),
         patch,
         resume,
     })
@@ -697,7 +839,6 @@ mod tests {
         assert_eq!((site.start, site.end), (at + 9, at + 19));
         let t = build(&site, buffered(0).unwrap(), at - 0x10_0000).expect("read trampoline");
         assert!(t.resume.is_some());
-        assert_ne!(t.replay_code(), t.code);
         if let Some(out) = std::env::var_os("DUMP_TRAMPOLINE") {
             std::fs::write(out, &t.code).unwrap();
         }
@@ -715,6 +856,7 @@ mod tests {
         }
         area.extend_from_slice(b"abc\0\0\0\0\0");
         let recs = parse(&area).expect("parsed");
+        assert_eq!(encode(&recs), area);
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].data, b"abc");
         assert_eq!(recs[0].result, 77);

@@ -362,7 +362,7 @@ impl Recorder {
                 nr: call.nr,
                 page: new_page,
                 stub: at,
-                code: tramp.replay_code(),
+                code: tramp.code.clone(),
                 addr: plan.start,
                 original,
                 patched: tramp.patch.clone(),

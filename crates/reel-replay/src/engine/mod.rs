@@ -152,6 +152,8 @@ pub struct Engine {
     last_landmark: Option<reel_trace::Position>,
     /// The trace's snapshot of each file mapped so far, by its recorded path.
     snapshots: HashMap<String, std::path::PathBuf>,
+    /// Processes whose trampolines answer buffered calls (fastpath.rs).
+    fast_procs: std::collections::HashSet<Tid>,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -196,6 +198,7 @@ impl Engine {
             patches: HashMap::new(),
             last_landmark: None,
             snapshots: HashMap::new(),
+            fast_procs: Default::default(),
         })
     }
 
