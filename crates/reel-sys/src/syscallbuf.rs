@@ -661,7 +661,7 @@ fn replay_part(v: &mut Vec<Instruction>, call: &Buffered, slow_end: u64) -> Opti
 
 /// How many argument registers call `nr` reads (the replayer's own check
 /// compares as many).
-fn arity(nr: u64) -> usize {
+pub fn arity(nr: u64) -> usize {
     match nr as i64 {
         libc::SYS_getpid | libc::SYS_gettid | libc::SYS_getppid => 0,
         libc::SYS_clock_gettime | libc::SYS_gettimeofday | libc::SYS_fstat => 2,

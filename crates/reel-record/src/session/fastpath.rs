@@ -473,3 +473,37 @@ impl Recorder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use reel_sys::syscallbuf::{self as sb, Guard, Out};
+
+    /// What the trampolines compare and copy agrees with the syscall table
+    /// both sessions use.
+    #[test]
+    fn buffered_calls_agree_with_the_table() {
+        for b in sb::BUFFERED {
+            let spec = reel_syscalls::spec(b.nr).expect("a row for every buffered call");
+            assert_eq!(spec.args.len(), sb::arity(b.nr), "arity of {}", spec.name);
+            let mut args = [0x1000u64, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000];
+            for g in b.guards {
+                match *g {
+                    Guard::Zero(a) => args[a] = 0,
+                    Guard::OneOf(a, v) => args[a] = v[0],
+                    Guard::Fd => args[0] = 3,
+                }
+            }
+            let result = match b.out {
+                Out::Returned { .. } => 5,
+                _ => 0,
+            };
+            let want: Vec<(u64, u64)> = match b.out {
+                Out::Nothing => vec![],
+                Out::Fixed { arg, len } => vec![(args[arg], len as u64)],
+                Out::Returned { arg, .. } => vec![(args[arg], 5)],
+            };
+            let got = reel_syscalls::output_ranges(spec, &args, result, &|_, _| None);
+            assert_eq!(got, want, "outputs of {}", spec.name);
+        }
+    }
+}
