@@ -176,7 +176,13 @@ impl Recorder {
                     .any(|&(b, _)| (b..b + STUB_LEN).contains(&site))
         });
         let private = reel_sys::PRIVATE_PAGE..reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN;
-        if sb::buffered(nr).is_some() && !tried && !private.contains(&site) {
+        // A vfork child runs in its parent's memory: it patches nothing
+        // there (the parent's account of its pages would miss them).
+        let borrowed = self
+            .task_info
+            .get(&tid)
+            .is_some_and(|t| t.vfork_parent.is_some());
+        if sb::buffered(nr).is_some() && !tried && !borrowed && !private.contains(&site) {
             self.fast.pending.insert(tid, (site, nr));
         }
         Ok(())
