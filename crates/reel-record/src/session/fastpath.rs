@@ -1,8 +1,8 @@
 //! The in-process syscall fast path, record side (the mechanism is in
 //! `reel_sys::syscallbuf`).
 //!
-//! A call on the buffered list seen at a ptrace stop gets its site patched
-//! once the call's own event is written (a `FastSite` event, made again
+//! A call on the buffered list seen at a ptrace stop (the second time at
+//! that site) gets its site patched once the call's own event is written (a `FastSite` event, made again
 //! at the same event by replay). From then on the program makes that call
 //! in-process and logs it in its process's buffer; the buffer is drained
 //! at every ptrace stop of the thread that runs the process's user code
@@ -50,6 +50,10 @@ struct Proc {
     ready: bool,
     /// Sites already considered (by the address of their `syscall`).
     tried: HashSet<u64>,
+    /// Traced calls seen per site not considered yet: a site is patched
+    /// at its second call (one-shot calls, like most of ld.so's, are not
+    /// worth a patch).
+    seen: HashMap<u64, u32>,
     /// Trampoline pages: base, bytes used.
     pages: Vec<(u64, u64)>,
     /// Descriptors marked in the buffer's bitmap.
@@ -183,7 +187,13 @@ impl Recorder {
             .get(&tid)
             .is_some_and(|t| t.vfork_parent.is_some());
         if sb::buffered(nr).is_some() && !tried && !borrowed && !private.contains(&site) {
-            self.fast.pending.insert(tid, (site, nr));
+            let p = self.fast.procs.entry(pid).or_default();
+            let n = p.seen.entry(site).or_default();
+            *n += 1;
+            if *n >= 2 {
+                p.seen.remove(&site);
+                self.fast.pending.insert(tid, (site, nr));
+            }
         }
         Ok(())
     }
