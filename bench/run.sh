@@ -62,31 +62,52 @@ time_cmd() {
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print(f'{float(a)/float(b):.2f}x' if a!='nan' and float(b)>0 else 'n/a')" "$1" "$2"; }
 
-printf '%-10s %10s %10s %10s %9s %9s %12s  %s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes landmarks
+# calls_of TRACE: "syscall events, bytes per call, share buffered" of a
+# trace (buffered calls are syscall events without a site).
+calls_of() {
+    "$REEL" dump --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+n = b = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("type") == "syscall":
+        n += 1
+        b += e.get("site") is None
+print(f"{n} {int(sys.argv[1]) // max(n, 1)} {100 * b / max(n, 1):.1f}%")' "$(du -sb "$1" | cut -f1)"
+}
+
+printf '%-12s %10s %10s %10s %9s %9s %12s %9s %8s %9s  %s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes syscalls B/call buffered landmarks
 for w in "${workloads[@]}"; do
-    nat=() rec=() rep=() failed=""
+    nat=() failed=""
     for i in $(seq "$runs"); do
         t=$(time_cmd "$work/$w.native.out" ${cmd_of[$w]}) || failed="$failed native(status $?)"
         nat+=("$t")
     done
+    n=$(median "${nat[@]}")
+    # Each workload twice: every call stopping, then with the fast path.
+    for mode in no-fast-path fast-path; do
+    rec=() rep=()
+    row=$w
+    [ "$mode" = fast-path ] && row="$w+fp"
     for i in $(seq "$runs"); do
         rm -rf "$work/$w.trace"
-        t=$(time_cmd "$work/$w.record.out" "$REEL" record -o "$work/$w.trace" ${cmd_of[$w]}) \
-            && rec+=("$t") || failed="$failed record(status $?: $(head -c 300 "$work/$w.record.out.err"))"
+        t=$(time_cmd "$work/$w.record.out" "$REEL" record --$mode -o "$work/$w.trace" ${cmd_of[$w]}) \
+            && rec+=("$t") || failed="$failed $mode record(status $?: $(head -c 300 "$work/$w.record.out.err"))"
     done
     for i in $(seq "$runs"); do
         t=$(REEL_DEBUG=1 time_cmd "$work/$w.replay.out" "$REEL" replay -a "$work/$w.trace") \
-            && rep+=("$t") || { failed="$failed replay(status $?: $(head -c 300 "$work/$w.replay.out.err"))"; break; }
-        cmp -s "$work/$w.record.out" "$work/$w.replay.out" || failed="$failed replay-output-differs"
+            && rep+=("$t") || { failed="$failed $mode replay(status $?: $(head -c 300 "$work/$w.replay.out.err"))"; break; }
+        cmp -s "$work/$w.record.out" "$work/$w.replay.out" || failed="$failed $mode replay-output-differs"
     done
-    n=$(median "${nat[@]}")
     r=$([ ${#rec[@]} -gt 0 ] && median "${rec[@]}" || echo nan)
     p=$([ ${#rep[@]} -gt 0 ] && median "${rep[@]}" || echo nan)
     size=$(du -sb "$work/$w.trace" 2>/dev/null | cut -f1)
+    read -r calls per share <<<"$(calls_of "$work/$w.trace")"
     # The replay's landmark summary (REEL_DEBUG): how many, which search.
     lm=$(grep -o 'reached [0-9]* landmarks (compare stub: [0-9]*, breakpoint: [0-9]*)' "$work/$w.replay.out.err" 2>/dev/null \
         | sed 's/reached //; s/compare stub/stub/' | head -1)
-    printf '%-10s %10s %10s %10s %9s %9s %12s  %s\n' "$w" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}" "${lm:-0}"
+    printf '%-12s %10s %10s %10s %9s %9s %12s %9s %8s %9s  %s\n' "$row" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}" "${calls:-n/a}" "${per:-n/a}" "${share:-n/a}" "${lm:-0}"
+    done
     [ -n "$failed" ] && echo "  $w: FAILED:$failed" >&2
 done
 exit 0

@@ -104,6 +104,10 @@ fn to_text(n: u64, event: &Event) -> String {
             if let Some(m) = &s.mapped_file {
                 line += &format!("  <maps {}>", m.path);
             }
+            if s.site.is_none() {
+                // Made in-process by the fast path, logged in its buffer.
+                line += "  <buffered>";
+            }
             line
         }
         Event::Exec(e) => {
@@ -151,6 +155,16 @@ fn to_text(n: u64, event: &Event) -> String {
             tid, addr, patched, ..
         } => format!(
             "{n:>6} [{tid}] patch at {addr:#x}: {patched:02x?} (pause becomes a yield point)"
+        ),
+        Event::FastSite(f) => format!(
+            "{n:>6} [{tid}] fast path for {} at {:#x}: trampoline at {:#x}{}",
+            reel_syscalls::name(f.nr),
+            f.addr,
+            f.stub,
+            f.page
+                .map(|p| format!(" (new page {p:#x})"))
+                .unwrap_or_default(),
+            tid = f.tid,
         ),
         Event::Yield { tid, rip, hits } => {
             format!(
@@ -248,6 +262,12 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
         } => json!({
             "event": n, "tid": tid, "type": "patch", "addr": addr,
             "original": original, "patched": patched,
+        }),
+        Event::FastSite(f) => json!({
+            "event": n, "tid": f.tid, "type": "fast_site", "nr": f.nr,
+            "name": reel_syscalls::name(f.nr), "addr": f.addr, "stub": f.stub,
+            "page": f.page, "original": f.original, "patched": f.patched,
+            "resume": f.resume,
         }),
         Event::Yield { tid, rip, hits } => json!({
             "event": n, "tid": tid, "type": "yield", "rip": rip, "hits": hits,

@@ -54,6 +54,14 @@ enum Command {
         /// default they are killed then and the recording ends.
         #[arg(short = 'w', long)]
         wait: bool,
+        /// Make common non-blocking syscalls (getpid, clock_gettime, stat,
+        /// reads and writes of regular files ...) in the program's process,
+        /// logged in a buffer, instead of stopping at each.
+        #[arg(long, conflicts_with = "no_fast_path")]
+        fast_path: bool,
+        /// Stop at every syscall (no in-process fast path).
+        #[arg(long)]
+        no_fast_path: bool,
         /// The program and its arguments; reel's options end here.
         #[arg(
             required = true,
@@ -165,8 +173,18 @@ fn main() -> ExitCode {
             checksum,
             chaos,
             wait,
+            fast_path,
+            no_fast_path,
             command,
-        } => cmd_record(output, checksum, chaos, wait, command),
+        } => {
+            let default = match std::env::var("REEL_FAST_PATH").as_deref() {
+                Ok("1") => true,
+                Ok("0") => false,
+                _ => FAST_PATH_DEFAULT,
+            };
+            let fast = (default || fast_path) && !no_fast_path;
+            cmd_record(output, checksum, chaos, wait, fast, command)
+        }
         Command::Replay {
             autopilot,
             server,
@@ -257,11 +275,16 @@ fn lossy(s: &std::ffi::OsStr) -> String {
     s.to_string_lossy().into_owned()
 }
 
+/// Whether `record` uses the in-process syscall fast path unless told
+/// otherwise (`--fast-path`, `--no-fast-path`, or `REEL_FAST_PATH=1`/`0`).
+const FAST_PATH_DEFAULT: bool = false;
+
 fn cmd_record(
     output: Option<PathBuf>,
     checksum: bool,
     chaos: bool,
     wait_all: bool,
+    fast_path: bool,
     command: Vec<OsString>,
 ) -> Result<i32> {
     let prog = Path::new(&command[0]);
@@ -303,6 +326,7 @@ fn cmd_record(
         cpu,
         chaos,
         wait_all,
+        fast_path,
     };
     let outcome = reel_record::record(&opts, writer)
         .with_context(|| format!("recording {} into {}", prog.display(), dir.display()))?;

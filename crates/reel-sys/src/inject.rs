@@ -163,6 +163,8 @@ pub fn map_private_pages(task: Stopped, tasks: &mut TaskSet, mem: &Memory) -> Re
     }
     mem.write(&mut st, at, &original)?;
     mem.write(&mut st, PRIVATE_PAGE, &PRIVATE_CODE)?;
+    let fast = crate::syscallbuf::fast_code();
+    mem.write(&mut st, crate::syscallbuf::FAST_SYSCALL, &fast)?;
     st.set_regs(&saved)?;
     let (mut st, res) = syscall(
         st,

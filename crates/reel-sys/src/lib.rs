@@ -26,6 +26,7 @@ pub mod regs;
 pub mod seccomp;
 pub mod spawn;
 pub mod stub;
+pub mod syscallbuf;
 pub mod task;
 
 pub use error::SysError;
@@ -37,7 +38,8 @@ pub use task::{send_signal, Resume, Running, StopReason, Stopped, TaskSet, Waite
 pub type Result<T> = std::result::Result<T, SysError>;
 
 /// Address of reel's private pages in every tracee: a code page (`syscall;
-/// int3`) and a scratch page. Syscalls made from the code page pass the
+/// int3`, and the fast path's `syscall` at [`syscallbuf::FAST_SYSCALL`]),
+/// a scratch page and the fast path's buffer. Syscalls made from the code page pass the
 /// seccomp filter untraced; reel injects its own syscalls through it. Chosen far
 /// below where the kernel places mappings (with or without ASLR) so it never
 /// collides with the program's own.
@@ -46,8 +48,10 @@ pub const PRIVATE_PAGE: u64 = 0x7000_0000_0000;
 pub const PAGE_SIZE: u64 = 4096;
 /// The scratch page, right after the code page.
 pub const SCRATCH_PAGE: u64 = PRIVATE_PAGE + PAGE_SIZE;
-/// Total size of the private area.
-pub const PRIVATE_LEN: u64 = 2 * PAGE_SIZE;
+/// Total size of the private area: the code page, the scratch page, and
+/// the fast path's buffer (a header page and its data, see
+/// [`syscallbuf`]).
+pub const PRIVATE_LEN: u64 = 64 * PAGE_SIZE;
 /// The instruction pointer the kernel reports for a syscall made by the code
 /// page's `syscall` instruction (the address after it): the only one the
 /// seccomp filter lets through untraced.

@@ -1,6 +1,7 @@
 //! The seccomp-bpf filter that sends every syscall of the tracee to reel,
 //! except those issued from reel's own `syscall` instruction.
 
+use crate::syscallbuf::FAST_SYSCALL_RIP;
 use crate::PRIVATE_SYSCALL_RIP;
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
@@ -22,8 +23,10 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// The filter program. Checks the architecture (anything but x86-64 kills the
-/// process: reel cannot record it), lets through only the syscalls made by the one `syscall` instruction of reel's
-/// code page (the kernel reports the address after it), and traps
+/// process: reel cannot record it), lets through only the syscalls made by the two `syscall` instructions of reel's
+/// code page (the kernel reports the address after each): the one reel
+/// injects its calls through and the fast path's (see `syscallbuf`), both
+/// in the same page, and traps
 /// everything else — a syscall from anywhere else in the private pages
 /// (the writable scratch page included) is traced like any other. Invalid
 /// numbers (`syscall(-1)`, x32-flagged ones) are traced too: the recorder
@@ -31,17 +34,20 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 /// replay needs to return the same.
 pub fn filter() -> Vec<libc::sock_filter> {
     let hi = (PRIVATE_SYSCALL_RIP >> 32) as u32;
+    debug_assert_eq!(hi, (FAST_SYSCALL_RIP >> 32) as u32);
     let lo = PRIVATE_SYSCALL_RIP as u32;
+    let fast_lo = FAST_SYSCALL_RIP as u32;
     vec![
         /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
         /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
         /* 3 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
-        /* 4 */ ins(JEQ_K, 0, 3, hi),
+        /* 4 */ ins(JEQ_K, 0, 4, hi),
         /* 5 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
-        /* 6 */ ins(JEQ_K, 0, 1, lo),
-        /* 7 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
-        /* 8 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 6 */ ins(JEQ_K, 1, 0, lo),
+        /* 7 */ ins(JEQ_K, 0, 1, fast_lo),
+        /* 8 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        /* 9 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
     ]
 }
 

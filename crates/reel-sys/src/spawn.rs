@@ -220,6 +220,9 @@ unsafe fn child_main(
         libc::_exit(125);
     }
     std::ptr::copy_nonoverlapping(PRIVATE_CODE.as_ptr(), page as *mut u8, PRIVATE_CODE.len());
+    let fast = crate::syscallbuf::fast_code();
+    let fast_at = (page as *mut u8).add((crate::syscallbuf::FAST_SYSCALL - PRIVATE_PAGE) as usize);
+    std::ptr::copy_nonoverlapping(fast.as_ptr(), fast_at, fast.len());
     libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC);
     if exec_path.is_none() {
         // The replayed program's stdio is emulated; keep the real one out of reach.

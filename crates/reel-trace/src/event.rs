@@ -323,6 +323,35 @@ pub enum Event {
         /// How.
         kind: ExitKind,
     },
+    /// reel redirected a syscall site of the process of `tid` into a
+    /// trampoline of the in-process fast path (after the site's call, whose
+    /// event precedes this one). Replay makes the same change at the same
+    /// event, with the trampoline's replay variant.
+    FastSite(FastSiteEvent),
+}
+
+/// The patch of one syscall site for the fast path (see
+/// `reel_sys::syscallbuf`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FastSiteEvent {
+    /// The thread whose process is patched.
+    pub tid: Tid,
+    /// The syscall number of the site.
+    pub nr: u64,
+    /// A page reel mapped first for trampolines (read and execute).
+    pub page: Option<u64>,
+    /// Where the trampoline goes.
+    pub stub: u64,
+    /// Its bytes as replay writes them (each call then stops in it).
+    pub code: Vec<u8>,
+    /// First byte of the site's range replaced by the jump.
+    pub addr: u64,
+    /// The bytes there before.
+    pub original: Vec<u8>,
+    /// The bytes written.
+    pub patched: Vec<u8>,
+    /// The thread's rip was inside the range: it resumes here instead.
+    pub resume: Option<u64>,
 }
 
 impl Event {
@@ -336,6 +365,7 @@ impl Event {
             Event::SyscallEntry { tid, .. } | Event::Preempted { tid, .. } => *tid,
             Event::Patch { tid, .. } | Event::Yield { tid, .. } => *tid,
             Event::Exit { tid, .. } => *tid,
+            Event::FastSite(f) => f.tid,
         }
     }
 

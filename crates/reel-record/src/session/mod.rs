@@ -12,6 +12,7 @@ use reel_trace::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod fastpath;
 mod guard;
 mod landmarks;
 mod schedule;
@@ -38,6 +39,9 @@ pub struct RecordOptions {
     /// Go on recording after the program exits, until every process it
     /// left running is gone too (otherwise those are killed then).
     pub wait_all: bool,
+    /// Make the calls of `reel_sys::syscallbuf::BUFFERED` in-process
+    /// (session/fastpath.rs); off: every call stops.
+    pub fast_path: bool,
 }
 
 /// How the recording ended.
@@ -155,6 +159,8 @@ struct Recorder {
     /// Looks for RDRAND/RDSEED in executable mappings (None when CPUID
     /// faulting could make them trap).
     unrecordable: Option<crate::unrecordable::Scanner>,
+    /// The in-process syscall fast path (fastpath.rs).
+    fast: fastpath::FastPath,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -203,11 +209,15 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         held: HashMap::new(),
         vfork_held: HashMap::new(),
         unrecordable: (!reel_sys::cpu::cpuid_faulting()).then(Default::default),
+        fast: fastpath::FastPath::new(opts.fast_path),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);
     rec.on_stop(first)?;
     let run = rec.run();
+    if let Some(line) = rec.fast_summary() {
+        eprintln!("{line}");
+    }
     let exit = rec.root_exit.unwrap_or(ExitKind::Signaled(libc::SIGKILL));
     let summary = Summary {
         exit: rec.root_exit,
@@ -424,6 +434,8 @@ impl Recorder {
         if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
             e.insert(Memory::open(&st)?);
         }
+        let mut st = st;
+        self.fast_drain(&mut st)?;
         match st.reason() {
             StopReason::Seccomp => self.on_syscall_entry(st),
             StopReason::Syscall => self.on_syscall_exit(st),
@@ -507,6 +519,7 @@ impl Recorder {
         }
         self.memories.insert(pid, mem);
         self.patches.remove(&pid);
+        self.fast_forget(pid);
         let ev = ExecEvent {
             tid,
             old_tid: former_tid,
@@ -560,6 +573,7 @@ impl Recorder {
             if let Some(p) = self.patches.get(&parent_pid).cloned() {
                 self.patches.insert(child, p);
             }
+            self.fast_fork(parent_pid, child);
         }
         if !thread && self.maps_shared_memory(parent_pid) {
             // It inherits the shared mappings: parent and child now share.

@@ -313,6 +313,9 @@ impl Recorder {
         if !preempted {
             return Ok(Some(st));
         }
+        let Some(st) = self.fast_defer_preemption(st)? else {
+            return Ok(None);
+        };
         let (mut st, landmark) = self.place_landmark(st)?;
         if let Some(t) = self.task_info.get_mut(&tid) {
             // A signal interruption that this stop answered as well is
@@ -340,6 +343,13 @@ impl Recorder {
 }
 
 impl Recorder {
+    /// The thread that holds the token `tid` needs, if any.
+    pub(super) fn token_holder(&self, tid: Tid) -> Option<Tid> {
+        self.runners
+            .get(&self.runner_key(tid))
+            .and_then(|r| r.holder.map(|(h, _)| h))
+    }
+
     /// Whether a digest of `tid`'s memory taken now is what replay will see
     /// at this event: no other thread of its process is running user code
     /// (the token is `tid`'s or nobody's) nor waiting in a call the kernel

@@ -129,6 +129,7 @@ impl Recorder {
         // A handler would run at whatever instruction the task is at: hold
         // the signal for the task's next syscall.
         self.hold(tid, sig, st.siginfo_bytes()?);
+        self.fast_hold(&mut st)?;
         self.resume(st, Resume::Cont, None)
     }
 
@@ -236,6 +237,9 @@ impl Recorder {
         if !std::mem::take(&mut t.interrupted) || t.held.is_empty() {
             return self.resume(st, Resume::Cont, None);
         }
+        let Some(st) = self.fast_defer_interrupt(st)? else {
+            return Ok(());
+        };
         // The signal goes in at a landmark, which replay finds again.
         let (st, landmark) = self.place_landmark(st)?;
         if let Some(t) = self.task_info.get_mut(&tid) {

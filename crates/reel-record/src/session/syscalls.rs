@@ -5,7 +5,8 @@
 use super::*;
 
 impl Recorder {
-    pub(super) fn on_syscall_entry(&mut self, st: Stopped) -> Result<()> {
+    pub(super) fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
+        self.fast_on_entry(&mut st)?;
         let tid = st.tid();
         let mut restarted = None;
         if let Some(t) = self.task_info.get_mut(&tid) {
@@ -93,8 +94,9 @@ impl Recorder {
                 exec_args,
             });
         }
-        if spec.is_some_and(|s| s.may_block) {
-            // It may wait for another thread: let the others run meanwhile.
+        if spec.is_some_and(|s| s.may_block) || self.fast_take_yield(tid) {
+            // It may wait for another thread: let the others run meanwhile
+            // (or its thread was due to be preempted, see fastpath.rs).
             self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)
@@ -146,6 +148,7 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
             self.scan_new_code(&st, result as u64)?;

@@ -247,7 +247,18 @@ impl Engine {
             self.event = rec.number;
             self.last_tid = Some(tid);
             self.mid_interval = false;
-            self.on_event(rec)?;
+            // Without a debugger's points, buffered calls go in batches.
+            let free = c.step.is_none()
+                && self.debug.breakpoints.is_empty()
+                && self.debug.watches.is_empty();
+            let rec = if free {
+                self.fast_batch(rec, c.until_event)?
+            } else {
+                Some(rec)
+            };
+            if let Some(rec) = rec {
+                self.on_event(rec)?;
+            }
             // Yield points are counted from the thread's previous event.
             if let Some(t) = self.by_tid.get_mut(&tid) {
                 t.pause_hits = 0;

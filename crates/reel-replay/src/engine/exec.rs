@@ -61,6 +61,7 @@ impl Engine {
         self.memories.insert(pid, mem);
         self.brks.insert(pid, ev.brk);
         self.patches.remove(&pid);
+        self.fast_procs.remove(&pid);
         if let Some(stack) = ev.regions.iter().find(|r| r.stack) {
             self.stack_ends.insert(pid, stack.end);
         }

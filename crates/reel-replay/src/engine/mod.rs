@@ -156,6 +156,8 @@ pub struct Engine {
     last_landmark: Option<reel_trace::Position>,
     /// The trace's snapshot of each file mapped so far, by its recorded path.
     snapshots: HashMap<String, std::path::PathBuf>,
+    /// Processes whose trampolines answer buffered calls (fastpath.rs).
+    fast_procs: std::collections::HashSet<Tid>,
 }
 
 /// What a debugger needs to know of a process's program image.
@@ -200,6 +202,7 @@ impl Engine {
             patches: HashMap::new(),
             last_landmark: None,
             snapshots: HashMap::new(),
+            fast_procs: Default::default(),
         })
     }
 
@@ -231,6 +234,7 @@ mod check;
 mod checkpoint;
 mod control;
 mod exec;
+mod fastpath;
 mod inspect;
 mod landmark;
 mod signal;
@@ -517,6 +521,7 @@ impl Engine {
                 patched,
             } => self.on_patch(tid, addr, &original, &patched),
             Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
+            Event::FastSite(ev) => self.on_fast_site(&ev),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

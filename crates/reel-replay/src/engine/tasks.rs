@@ -74,7 +74,11 @@ impl Engine {
             if let Some(e) = self.stack_ends.get(&parent_pid).copied() {
                 self.stack_ends.insert(rec_child, e);
             }
-            // A fork copies the patched code too.
+            // A fork copies the patched code (and the fast path's
+            // trampolines and buffer) too.
+            if !vfork && self.fast_procs.contains(&parent_pid) {
+                self.fast_procs.insert(rec_child);
+            }
             if let Some(p) = self.patches.get(&parent_pid).cloned() {
                 self.patches.insert(rec_child, p);
             }
