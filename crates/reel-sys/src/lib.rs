@@ -27,6 +27,7 @@ pub mod seccomp;
 pub mod spawn;
 pub mod stub;
 pub mod task;
+mod wakeup;
 
 pub use error::SysError;
 pub use mem::Memory;
