@@ -428,7 +428,15 @@ impl Recorder {
             StopReason::Seccomp => self.on_syscall_entry(st),
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
-            StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
+            StopReason::ExitEvent { .. } => {
+                // The task runs no more user code: its token goes to the
+                // next thread now. A leader that ends alone (the bare exit
+                // syscall) is only reported gone once its last thread is,
+                // so waiting for that would leave those threads without
+                // the token for ever.
+                self.release_token(tid, None)?;
+                self.resume(st, Resume::Cont, None)
+            }
             StopReason::GroupStop(_) => match self.on_preempted(st)? {
                 Some(st) => self.on_group_stop(st),
                 None => Ok(()),
@@ -498,9 +506,7 @@ impl Recorder {
             None => (String::new(), Vec::new(), None),
         };
         if former_tid != tid {
-            if let Some(t) = self.task_info.remove(&former_tid) {
-                self.task_info.insert(tid, t);
-            }
+            self.exec_took_leader(tid, former_tid)?;
         }
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.pid = pid;
@@ -530,6 +536,30 @@ impl Recorder {
         }
         self.release_vfork_parent(tid)?;
         self.resume(st, Resume::Cont, None)
+    }
+
+    /// Thread `former_tid` exec'd and took the id of its process's leader
+    /// `tid`, which the kernel ended without a report of its own (its id
+    /// lives on): its end is written now, before the exec, and the exec'ing
+    /// thread carries on under the new id, with the token it held.
+    fn exec_took_leader(&mut self, tid: Tid, former_tid: Tid) -> Result<()> {
+        if self.task_info.contains_key(&tid) {
+            self.forget_ready(tid);
+            self.release_token(tid, None)?;
+            self.task_info.remove(&tid);
+            self.append(
+                &Event::Exit {
+                    tid,
+                    kind: ExitKind::EndedByExec,
+                },
+                &[],
+            )?;
+        }
+        if let Some(t) = self.task_info.remove(&former_tid) {
+            self.task_info.insert(tid, t);
+        }
+        self.rename_holder(former_tid, tid);
+        Ok(())
     }
 
     /// fork/vfork/clone created `child`: the creating call's event is written

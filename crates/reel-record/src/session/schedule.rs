@@ -212,6 +212,16 @@ impl Recorder {
         self.schedule(pid)
     }
 
+    /// Task `old` now has the id `new` (it exec'd as a non-leader thread):
+    /// the token it holds is still its own.
+    pub(super) fn rename_holder(&mut self, old: Tid, new: Tid) {
+        for r in self.runners.values_mut() {
+            if let Some((h, _)) = r.holder.as_mut().filter(|(h, _)| *h == old) {
+                *h = new;
+            }
+        }
+    }
+
     /// A task that died (killed with its process, say) while waiting for
     /// the token no longer waits.
     pub(super) fn forget_ready(&mut self, tid: Tid) {

@@ -192,9 +192,16 @@ impl Engine {
         regs.set_result(libc::SYS_exit);
         regs.set_args([0; 6]);
         st.set_regs(&regs)?;
+        // A leader (ended by the exec of another thread, which took its id)
+        // stays a zombie while its threads live: its exit stop is its end.
+        let leader = self.task(tid)?.pid == tid;
         self.tasks.insert(st.resume(Resume::Cont, None)?);
         while let Waited::Stopped(st) = self.tasks.wait(Some(real))? {
+            let at_exit = matches!(st.reason(), StopReason::ExitEvent { .. });
             self.tasks.insert(st.resume(Resume::Cont, None)?);
+            if leader && at_exit {
+                break;
+            }
         }
         self.task(tid)?.gone = Some(ExitKind::EndedByExec);
         Ok(())
