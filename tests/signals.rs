@@ -140,6 +140,8 @@ signal_tests!(
     sa_restart,
     segv_fix,
     segv_handler_reset,
+    seccomp_filters,
+    seccomp_kill,
     segv_longjmp,
     sigchld,
     short_insns,

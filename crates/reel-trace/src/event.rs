@@ -323,6 +323,22 @@ pub enum Event {
         /// How.
         kind: ExitKind,
     },
+    /// A syscall that the program's own seccomp filter answered (reel runs
+    /// such filters itself, see `reel_syscalls::filter`): it was not made,
+    /// and the program saw `result` in rax. Replay checks the call and sets
+    /// rax; it never runs it.
+    Filtered {
+        /// The calling thread.
+        tid: Tid,
+        /// Syscall number.
+        nr: u64,
+        /// The six argument registers.
+        args: [u64; 6],
+        /// What rax held afterwards (-errno, or the number for a TRAP).
+        result: i64,
+        /// Where the call was made.
+        site: Option<SyscallSite>,
+    },
 }
 
 impl Event {
@@ -335,7 +351,7 @@ impl Event {
             Event::Signal(s) => s.tid,
             Event::SyscallEntry { tid, .. } | Event::Preempted { tid, .. } => *tid,
             Event::Patch { tid, .. } | Event::Yield { tid, .. } => *tid,
-            Event::Exit { tid, .. } => *tid,
+            Event::Exit { tid, .. } | Event::Filtered { tid, .. } => *tid,
         }
     }
 

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 mod guard;
 mod landmarks;
 mod schedule;
+mod seccomp;
 mod signals;
 mod syscalls;
 mod yields;
@@ -84,6 +85,8 @@ struct Task {
     /// written if a signal is delivered next, dropped if the kernel makes
     /// the call again (the program never sees that return).
     restartable: Option<((Event, Vec<u8>), InSyscall)>,
+    /// The program's own seccomp filters that apply to the task (seccomp.rs).
+    filters: Vec<std::rc::Rc<Vec<reel_syscalls::filter::Insn>>>,
 }
 
 impl Task {
@@ -99,6 +102,7 @@ impl Task {
             pause_hits: 0,
             vfork_parent: None,
             restartable: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -584,6 +588,12 @@ impl Recorder {
         }
         let mut task = Task::new(if thread { parent_pid } else { child });
         task.vfork_parent = vfork.then_some(tid);
+        // Filters are inherited by every child, thread or process.
+        task.filters = self
+            .task_info
+            .get(&tid)
+            .map(|t| t.filters.clone())
+            .unwrap_or_default();
         self.task_info.insert(child, task);
         if !thread {
             // A fork copies the patched code too.

@@ -30,6 +30,9 @@ impl Recorder {
             args = orig.args;
             site = orig.site;
         }
+        let Some(st) = self.program_seccomp(st, nr, &args, site)? else {
+            return Ok(());
+        };
         let spec = reel_syscalls::spec(nr);
         let policy = spec.map(|s| reel_syscalls::policy_for(s, &args));
         let refuse = match policy {

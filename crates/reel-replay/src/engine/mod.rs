@@ -513,6 +513,13 @@ impl Engine {
                 patched,
             } => self.on_patch(tid, addr, &original, &patched),
             Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
+            Event::Filtered {
+                tid,
+                nr,
+                args,
+                result,
+                site,
+            } => self.on_filtered(&SyscallEvent::bare(tid, nr, args, result, site)),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;
