@@ -110,6 +110,12 @@ impl Engine {
             return self.forget_task(tid, kind);
         }
         let t = self.task(tid)?;
+        if matches!(kind, ExitKind::Signaled(_)) {
+            // A thread parked at the entry of a call that may block (its
+            // `SyscallEntry`) when a sibling's fatal signal ended the
+            // process: its parked stop is not its next one, its death is.
+            t.fresh = false;
+        }
         if t.gone.is_none() && !t.exiting && t.pending_signal.is_none() {
             // Killed from outside (SIGKILL) at record time: do the same.
             if let ExitKind::Signaled(sig) = kind {
