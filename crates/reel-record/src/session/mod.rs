@@ -433,12 +433,15 @@ impl Recorder {
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
             StopReason::ExitEvent { .. } => {
-                // The task runs no more user code: its token goes to the
-                // next thread now. A leader that ends alone (the bare exit
-                // syscall) is only reported gone once its last thread is,
-                // so waiting for that would leave those threads without
-                // the token for ever.
-                self.release_token(tid, None)?;
+                // A leader that ends alone (the bare exit syscall) is only
+                // reported gone once its last thread is: its token goes to
+                // the next thread now, or they would wait for ever. Other
+                // threads pass it on when reaped, after the kernel cleared
+                // their tid for pthread_join (passing it here would race
+                // with that clearing).
+                if tid == pid {
+                    self.release_token(tid, None)?;
+                }
                 self.resume(st, Resume::Cont, None)
             }
             StopReason::GroupStop(_) => match self.on_preempted(st)? {

@@ -96,8 +96,9 @@ impl Recorder {
                 exec_args,
             });
         }
-        if spec.is_some_and(|s| s.may_block) {
-            // It may wait for another thread: let the others run meanwhile.
+        if spec.is_some_and(|s| s.may_block) || self.overdue_at_syscall(tid) {
+            // It may wait for another thread (or had its turn): let the
+            // others run meanwhile.
             self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)
