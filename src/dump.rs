@@ -145,6 +145,16 @@ fn to_text(n: u64, event: &Event) -> String {
             landmark_text(s.landmark.as_ref())
         ),
         Event::Exit { tid, kind } => format!("{n:>6} [{tid}] exit {kind:?}"),
+        Event::Filtered {
+            tid,
+            nr,
+            args,
+            result,
+            ..
+        } => format!(
+            "{n:>6} [{tid}] {} = {result} (answered by the program's seccomp filter)",
+            reel_syscalls::format_call(*nr, args),
+        ),
         Event::SyscallEntry { tid, nr, args, .. } => {
             format!(
                 "{n:>6} [{tid}] enters {} (others run meanwhile)",
@@ -279,6 +289,16 @@ fn to_json(n: u64, event: &Event) -> serde_json::Value {
         Event::Exit { tid, kind } => json!({
             "event": n, "tid": tid, "type": "exit",
             "status": kind.shell_status(), "how": format!("{kind:?}"),
+        }),
+        Event::Filtered {
+            tid,
+            nr,
+            args,
+            result,
+            site,
+        } => json!({
+            "event": n, "tid": tid, "type": "filtered", "nr": nr, "name": reel_syscalls::name(*nr),
+            "args": args, "result": result, "site": site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
         }),
     }
 }

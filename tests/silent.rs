@@ -406,6 +406,25 @@ fn ptrace_in_the_recording_is_named() {
     );
 }
 
+/// A debugger-like program under reel: its PTRACE_TRACEME, PTRACE_ATTACH
+/// and PTRACE_SEIZE fail with EPERM, as under a tracer already; it goes on,
+/// finishes, and replays with the same output.
+#[test]
+fn ptrace_attach_fails_and_the_program_goes_on() {
+    let sb = Sandbox::new("silent-ptrace-attach");
+    let prog = program(&sb, "silent", "ptrace_attach");
+    let (trace, rec) = record(&sb, "orig", false, &[s(&prog)]);
+    let eperm = std::io::Error::from_raw_os_error(libc::EPERM).to_string();
+    let eperm = eperm.split(" (os error").next().unwrap_or_default();
+    let want = format!(
+        "child: PTRACE_TRACEME: {eperm}\nparent: PTRACE_ATTACH: {eperm}\nparent: PTRACE_SEIZE: {eperm}\nparent: child exited 7\n"
+    );
+    assert_eq!(rec.stdout_str(), want, "{}", rec.describe());
+    let rep = sb.replay(&trace);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+    assert_eq!(rep.stdout_str(), want, "{}", rep.describe());
+}
+
 /// No false alarms: `record --checksum` of a four-thread racy counter
 /// replays (digests are taken only where no other thread can be writing).
 #[test]

@@ -35,8 +35,10 @@ macro_rules! thread_programs {
 thread_programs!(
     chaos_counter,
     condvar_pingpong,
+    exec_from_thread,
     exec_with_threads,
     exit_from_thread,
+    leader_exit,
     memory_loop,
     mutex_counter,
     racy_counter,

@@ -124,6 +124,11 @@ pub fn catch_termination_signals() {
     }
 }
 
+/// Whether a signal was caught that [`take_caught_signals`] has not taken.
+pub fn signals_caught() -> bool {
+    CAUGHT.load(std::sync::atomic::Ordering::SeqCst) != 0
+}
+
 /// The signals caught since the last call, each with the pid of the process
 /// that sent it (`None` when the kernel did).
 pub fn take_caught_signals() -> Vec<(i32, Option<i32>)> {

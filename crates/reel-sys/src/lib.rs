@@ -28,6 +28,7 @@ pub mod spawn;
 pub mod stub;
 pub mod syscallbuf;
 pub mod task;
+mod wakeup;
 
 pub use error::SysError;
 pub use mem::Memory;

@@ -353,19 +353,22 @@ impl TaskSet {
         self.wait_flags(None, 0)
     }
 
-    /// Like [`TaskSet::wait`] for any task, but gives up after `timeout`
-    /// (polling: only used while reel holds a signal for a task that may be
-    /// running without making syscalls).
+    /// Like [`TaskSet::wait`] for any task, but gives up after `timeout`, or
+    /// (returning `None` early) when a signal reel catches arrived (see
+    /// `fs::catch_termination_signals`). It sleeps until the next SIGCHLD
+    /// rather than polling (see wakeup.rs), so a stop is seen at once.
     pub fn wait_timeout(&mut self, timeout: std::time::Duration) -> Result<Option<Waited>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
+            crate::wakeup::drain()?;
             if let Some(w) = self.wait_flags(None, libc::WNOHANG)? {
                 return Ok(Some(w));
             }
-            if std::time::Instant::now() >= deadline {
+            let now = std::time::Instant::now();
+            if now >= deadline || crate::fs::signals_caught() {
                 return Ok(None);
             }
-            std::thread::sleep(std::time::Duration::from_micros(500));
+            crate::wakeup::sleep(deadline - now)?;
         }
     }
 

@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod filter;
 mod format;
 mod outputs;
 mod table;
@@ -233,9 +234,11 @@ pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
 /// argument values that need another treatment than the rest of their
 /// syscall. The recorder should use this rather than `spec.policy`.
 ///
-/// - `prctl(PR_SET_SECCOMP)` is refused with EINVAL, like the `seccomp`
-///   syscall (a program's filter could hide syscalls from reel), and
-///   `prctl(PR_SET_TSC)` too (reel traps RDTSC with it).
+/// - `prctl(PR_SET_SECCOMP)`, like the `seccomp` syscall, never reaches
+///   the kernel: the recorder runs the program's filters itself (see
+///   [`filter`]) and answers the call; the policy here (EINVAL) is what
+///   replay sees. `prctl(PR_SET_TSC)` is refused with EINVAL (reel traps
+///   RDTSC with it).
 /// - `prctl(PR_SET_MM)` (rewrites brk/stack/auxv bounds) and
 ///   `prctl(PR_SET_SYSCALL_USER_DISPATCH)` are unsupported.
 /// - `arch_prctl(ARCH_SET_CPUID)` is refused with ENODEV, what kernels without

@@ -547,8 +547,10 @@ const ROWS: &[SyscallSpec] = &[
     sys(314, "sched_setattr", &[Int, Ptr, Hex]),
     sys(315, "sched_getattr", &[Int, Ptr, Int, Hex]).writes(Custom(o::sched_getattr)),
     sys(316, "renameat2", &[Fd, Path, Fd, Path, Hex]),
-    // reel installs its own filter; a program's filter could hide syscalls
-    // from it (SECCOMP_RET_ERRNO wins over SECCOMP_RET_TRACE).
+    // A program's filter would stack with reel's and hide calls from it
+    // (SECCOMP_RET_ERRNO wins over SECCOMP_RET_TRACE): the recorder keeps
+    // the program's filters and runs them itself (filter.rs and the
+    // recorder's session/seccomp.rs answer this call before the table does).
     sys(317, "seccomp", &[Int, Hex, Ptr]).refuse(ENOSYS),
     sys(318, "getrandom", &[Ptr, Int, Hex]).writes(BufResult { arg: 0 }),
     sys(319, "memfd_create", &[Ptr, Hex]),

@@ -328,6 +328,22 @@ pub enum Event {
     /// event precedes this one). Replay makes the same change at the same
     /// event, with the trampoline's replay variant.
     FastSite(FastSiteEvent),
+    /// A syscall that the program's own seccomp filter answered (reel runs
+    /// such filters itself, see `reel_syscalls::filter`): it was not made,
+    /// and the program saw `result` in rax. Replay checks the call and sets
+    /// rax; it never runs it.
+    Filtered {
+        /// The calling thread.
+        tid: Tid,
+        /// Syscall number.
+        nr: u64,
+        /// The six argument registers.
+        args: [u64; 6],
+        /// What rax held afterwards (-errno, or the number for a TRAP).
+        result: i64,
+        /// Where the call was made.
+        site: Option<SyscallSite>,
+    },
 }
 
 /// The patch of one syscall site for the fast path (see
@@ -364,7 +380,7 @@ impl Event {
             Event::Signal(s) => s.tid,
             Event::SyscallEntry { tid, .. } | Event::Preempted { tid, .. } => *tid,
             Event::Patch { tid, .. } | Event::Yield { tid, .. } => *tid,
-            Event::Exit { tid, .. } => *tid,
+            Event::Exit { tid, .. } | Event::Filtered { tid, .. } => *tid,
             Event::FastSite(f) => f.tid,
         }
     }

@@ -16,6 +16,7 @@ mod fastpath;
 mod guard;
 mod landmarks;
 mod schedule;
+mod seccomp;
 mod signals;
 mod syscalls;
 mod yields;
@@ -88,6 +89,8 @@ struct Task {
     /// written if a signal is delivered next, dropped if the kernel makes
     /// the call again (the program never sees that return).
     restartable: Option<((Event, Vec<u8>), InSyscall)>,
+    /// The program's own seccomp filters that apply to the task (seccomp.rs).
+    filters: Vec<std::rc::Rc<Vec<reel_syscalls::filter::Insn>>>,
 }
 
 impl Task {
@@ -103,6 +106,7 @@ impl Task {
             pause_hits: 0,
             vfork_parent: None,
             restartable: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -440,7 +444,18 @@ impl Recorder {
             StopReason::Seccomp => self.on_syscall_entry(st),
             StopReason::Syscall => self.on_syscall_exit(st),
             StopReason::Exec { former_tid } => self.on_exec(st, former_tid),
-            StopReason::ExitEvent { .. } => self.resume(st, Resume::Cont, None),
+            StopReason::ExitEvent { .. } => {
+                // A leader that ends alone (the bare exit syscall) is only
+                // reported gone once its last thread is: its token goes to
+                // the next thread now, or they would wait for ever. Other
+                // threads pass it on when reaped, after the kernel cleared
+                // their tid for pthread_join (passing it here would race
+                // with that clearing).
+                if tid == pid {
+                    self.release_token(tid, None)?;
+                }
+                self.resume(st, Resume::Cont, None)
+            }
             StopReason::GroupStop(_) => match self.on_preempted(st)? {
                 Some(st) => self.on_group_stop(st),
                 None => Ok(()),
@@ -510,9 +525,7 @@ impl Recorder {
             None => (String::new(), Vec::new(), None),
         };
         if former_tid != tid {
-            if let Some(t) = self.task_info.remove(&former_tid) {
-                self.task_info.insert(tid, t);
-            }
+            self.exec_took_leader(tid, former_tid)?;
         }
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.pid = pid;
@@ -545,6 +558,30 @@ impl Recorder {
         self.resume(st, Resume::Cont, None)
     }
 
+    /// Thread `former_tid` exec'd and took the id of its process's leader
+    /// `tid`, which the kernel ended without a report of its own (its id
+    /// lives on): its end is written now, before the exec, and the exec'ing
+    /// thread carries on under the new id, with the token it held.
+    fn exec_took_leader(&mut self, tid: Tid, former_tid: Tid) -> Result<()> {
+        if self.task_info.contains_key(&tid) {
+            self.forget_ready(tid);
+            self.release_token(tid, None)?;
+            self.task_info.remove(&tid);
+            self.append(
+                &Event::Exit {
+                    tid,
+                    kind: ExitKind::EndedByExec,
+                },
+                &[],
+            )?;
+        }
+        if let Some(t) = self.task_info.remove(&former_tid) {
+            self.task_info.insert(tid, t);
+        }
+        self.rename_holder(former_tid, tid);
+        Ok(())
+    }
+
     /// fork/vfork/clone created `child`: the creating call's event is written
     /// now, before the child can run, with the child's tid as its result.
     fn on_new_task(&mut self, st: Stopped, child: Tid) -> Result<()> {
@@ -567,6 +604,12 @@ impl Recorder {
         }
         let mut task = Task::new(if thread { parent_pid } else { child });
         task.vfork_parent = vfork.then_some(tid);
+        // Filters are inherited by every child, thread or process.
+        task.filters = self
+            .task_info
+            .get(&tid)
+            .map(|t| t.filters.clone())
+            .unwrap_or_default();
         self.task_info.insert(child, task);
         if !thread {
             // A fork copies the patched code too.

@@ -212,6 +212,16 @@ impl Recorder {
         self.schedule(pid)
     }
 
+    /// Task `old` now has the id `new` (it exec'd as a non-leader thread):
+    /// the token it holds is still its own.
+    pub(super) fn rename_holder(&mut self, old: Tid, new: Tid) {
+        for r in self.runners.values_mut() {
+            if let Some((h, _)) = r.holder.as_mut().filter(|(h, _)| *h == old) {
+                *h = new;
+            }
+        }
+    }
+
     /// A task that died (killed with its process, say) while waiting for
     /// the token no longer waits.
     pub(super) fn forget_ready(&mut self, tid: Tid) {
@@ -281,14 +291,37 @@ impl Recorder {
             .any(|r| r.holder.is_some() && !r.ready.is_empty())
     }
 
+    /// Whether `tid` holds its token past its timeslice while others wait:
+    /// at a syscall entry (a deterministic point) it then gives the token
+    /// up, as at a call that may block. A PTRACE_INTERRUPT sent to preempt
+    /// it is no help there: the syscall stop it reaches first takes the
+    /// interrupt's place, so a thread that makes only quick syscalls would
+    /// never be preempted.
+    pub(super) fn overdue_at_syscall(&self, tid: Tid) -> bool {
+        self.runners.get(&self.runner_key(tid)).is_some_and(|r| {
+            r.holder.is_some_and(|(h, since)| {
+                h == tid && !r.ready.is_empty() && since.elapsed() >= r.slice.unwrap_or(TIMESLICE)
+            })
+        })
+    }
+
     /// Preempts holders that ran a whole timeslice while others waited.
     pub(super) fn preempt_overdue(&mut self) -> Result<()> {
         let now = Instant::now();
         let mut overdue = Vec::new();
+        let tasks = &self.tasks;
         for r in self.runners.values_mut() {
             if let Some((h, since)) = r.holder {
                 let slice = r.slice.unwrap_or(TIMESLICE);
-                if !r.preempting && !r.ready.is_empty() && now.duration_since(since) >= slice {
+                // A holder reel has in hand (at a syscall stop) is not
+                // interrupted (PTRACE_INTERRUPT needs a running task): it is
+                // asked again once it runs, not forgotten until its next
+                // blocking call.
+                if !r.preempting
+                    && !r.ready.is_empty()
+                    && now.duration_since(since) >= slice
+                    && tasks.is_running(h)
+                {
                     r.preempting = true;
                     overdue.push(h);
                 }

@@ -31,6 +31,9 @@ impl Recorder {
             args = orig.args;
             site = orig.site;
         }
+        let Some(st) = self.program_seccomp(st, nr, &args, site)? else {
+            return Ok(());
+        };
         let spec = reel_syscalls::spec(nr);
         let policy = spec.map(|s| reel_syscalls::policy_for(s, &args));
         let refuse = match policy {
@@ -94,9 +97,12 @@ impl Recorder {
                 exec_args,
             });
         }
-        if spec.is_some_and(|s| s.may_block) || self.fast_take_yield(tid) {
-            // It may wait for another thread: let the others run meanwhile
-            // (or its thread was due to be preempted, see fastpath.rs).
+        // A yield the fast path asked for is taken here either way.
+        let fast_yield = self.fast_take_yield(tid);
+        if spec.is_some_and(|s| s.may_block) || fast_yield || self.overdue_at_syscall(tid) {
+            // It may wait for another thread, or had its turn (or its thread
+            // was due to be preempted inside fast-path code, see
+            // fastpath.rs): let the others run meanwhile.
             self.release_token(tid, Some((nr, args, site)))?;
         }
         self.resume(st, Resume::Syscall, None)

@@ -178,6 +178,7 @@ fn runs_code(ev: &Event, first_exec: bool) -> Option<Tid> {
         Event::Exec(e) if !first_exec => Some(e.old_tid),
         Event::Syscall(e) => Some(e.tid),
         Event::SyscallEntry { tid, .. } | Event::Tsc { tid, .. } => Some(*tid),
+        Event::Filtered { tid, .. } => Some(*tid),
         Event::Signal(s)
             if matches!(
                 s.delivery,

@@ -522,6 +522,13 @@ impl Engine {
             } => self.on_patch(tid, addr, &original, &patched),
             Event::Yield { tid, rip, hits } => self.on_yield(tid, rip, hits),
             Event::FastSite(ev) => self.on_fast_site(&ev),
+            Event::Filtered {
+                tid,
+                nr,
+                args,
+                result,
+                site,
+            } => self.on_filtered(&SyscallEvent::bare(tid, nr, args, result, site)),
             Event::Preempted { tid, rip, .. } => {
                 if !self.warned_preempted {
                     self.warned_preempted = true;

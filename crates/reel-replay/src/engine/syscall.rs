@@ -122,6 +122,19 @@ impl Engine {
         self.finish_syscall(tid, st, ev)
     }
 
+    /// A call the program's own seccomp filter answered when recorded:
+    /// checked like any call, never run; rax gets the recorded value.
+    pub(super) fn on_filtered(&mut self, ev: &SyscallEvent) -> Result<()> {
+        let tid = ev.tid;
+        let expected = reel_syscalls::format_call(ev.nr, &ev.args);
+        let st = self.expect_syscall(tid, &expected)?;
+        let mut st = self.check_call(tid, st, ev.nr, &ev.args, ev.site, &expected)?;
+        let mut regs = st.regs()?;
+        regs.set_result(ev.result);
+        st.set_regs(&regs)?;
+        self.finish_syscall(tid, st, ev)
+    }
+
     pub(super) fn finish_syscall(
         &mut self,
         tid: Tid,

@@ -117,6 +117,12 @@ impl Engine {
             return self.forget_task(tid, kind);
         }
         let t = self.task(tid)?;
+        if matches!(kind, ExitKind::Signaled(_)) {
+            // A thread parked at the entry of a call that may block (its
+            // `SyscallEntry`) when a sibling's fatal signal ended the
+            // process: its parked stop is not its next one, its death is.
+            t.fresh = false;
+        }
         if t.gone.is_none() && !t.exiting && t.pending_signal.is_none() {
             // Killed from outside (SIGKILL) at record time: do the same.
             if let ExitKind::Signaled(sig) = kind {
@@ -199,9 +205,16 @@ impl Engine {
         regs.set_result(libc::SYS_exit);
         regs.set_args([0; 6]);
         st.set_regs(&regs)?;
+        // A leader (ended by the exec of another thread, which took its id)
+        // stays a zombie while its threads live: its exit stop is its end.
+        let leader = self.task(tid)?.pid == tid;
         self.tasks.insert(st.resume(Resume::Cont, None)?);
         while let Waited::Stopped(st) = self.tasks.wait(Some(real))? {
+            let at_exit = matches!(st.reason(), StopReason::ExitEvent { .. });
             self.tasks.insert(st.resume(Resume::Cont, None)?);
+            if leader && at_exit {
+                break;
+            }
         }
         self.task(tid)?.gone = Some(ExitKind::EndedByExec);
         Ok(())
