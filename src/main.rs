@@ -37,7 +37,8 @@ struct Cli {
 enum Command {
     /// Run PROG and record it into a trace; exits with PROG's status.
     Record {
-        /// Write the trace to DIR (which must not exist, or be empty).
+        /// Write the trace to DIR (which must not exist, or be empty). As
+        /// with rr, latest-trace is then not changed: name DIR to replay it.
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: Option<PathBuf>,
         /// Store a checksum of the program's writable memory at every event
@@ -113,11 +114,13 @@ enum Command {
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
     },
-    /// List the recorded traces.
+    /// List the recorded traces (of $REEL_TRACE_DIR, or of DIR).
     Ls {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+        /// A directory of traces (or one trace) to list instead.
+        dir: Option<PathBuf>,
     },
     /// Delete a trace.
     Rm {
@@ -203,7 +206,7 @@ fn main() -> ExitCode {
                 to,
             },
         ),
-        Command::Ls { json } => store_cmds::ls(json),
+        Command::Ls { json, dir } => store_cmds::ls(json, dir.as_deref()),
         Command::Rm { trace } => store_cmds::rm(&trace),
         Command::Info { trace } => store_cmds::info(trace.as_deref()),
         Command::Ps { json, trace } => store_cmds::ps(trace.as_deref(), json),
@@ -291,7 +294,13 @@ fn cmd_record(
     // recording to one CPU, and replay to the same one.
     let cpu = reel_sys::cpu::current_cpu();
     let header = reel_record::header(&argv, &env, checksum, cpu);
-    let writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    let mut writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    // Traces in the store share identical snapshots through its pool; one
+    // written elsewhere with -o keeps its own (it may be on another
+    // filesystem, and nothing would empty the pool of it).
+    if in_store || store.contains(&dir) {
+        writer.share_snapshots(store.root())?;
+    }
     if in_store {
         store.set_latest(&dir)?;
     }

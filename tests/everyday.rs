@@ -1,0 +1,213 @@
+//! Everyday use of the CLI (issue 13): snapshots shared across the traces of
+//! a store, `dump` that reads like strace, `latest-trace` and `-o`, progress
+//! on a terminal, usage errors, completions.
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Runs `reel ARGS...` in the sandbox.
+fn reel(sb: &Sandbox, args: &[&str]) -> Output {
+    run(sb.reel().args(args), None)
+}
+
+/// Bytes on disk under `dir`, each inode counted once (as `du` does).
+fn disk_bytes(dir: &Path) -> u64 {
+    fn walk(d: &Path, seen: &mut HashSet<(u64, u64)>, total: &mut u64) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if m.is_dir() {
+                walk(&e.path(), seen, total);
+            } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
+                *total += m.blocks() * 512;
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    walk(dir, &mut seen, &mut total);
+    total
+}
+
+/// A C compile whose compiler proper (`cc1`) is a copy outside the system
+/// directories, as a toolchain under `$HOME` is: reel copies such files into
+/// the trace rather than linking them. Returns the gcc argv.
+fn compile_setup(sb: &Sandbox) -> Vec<String> {
+    let cc1 = run(
+        std::process::Command::new("gcc").arg("-print-prog-name=cc1"),
+        None,
+    );
+    let cc1 = PathBuf::from(cc1.stdout_str().trim());
+    assert!(cc1.is_file(), "no cc1 at {}", cc1.display());
+    let tools = sb.path().join("toolchain");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::fs::copy(&cc1, tools.join("cc1")).unwrap();
+    let src = sb.path().join("hello.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    )
+    .unwrap();
+    vec![
+        "gcc".into(),
+        format!("-B{}/", tools.display()),
+        "-c".into(),
+        s(&src),
+        "-o".into(),
+        s(&sb.path().join("hello.o")),
+    ]
+}
+
+#[test]
+fn snapshots_are_shared_across_the_traces_of_a_store() {
+    let sb = Sandbox::new("everyday-pool");
+    let argv = compile_setup(&sb);
+    let store = sb.trace_dir();
+    let record = |name: &str| {
+        let out = run(sb.reel().arg("record").args(&argv), None);
+        assert_eq!(out.status, 0, "{}", out.describe());
+        let dir = store.join(name);
+        assert!(dir.is_dir(), "no trace {name}: {}", out.describe());
+        dir
+    };
+
+    let first = record("gcc-0");
+    let after_first = disk_bytes(&store);
+    let second = record("gcc-1");
+    let added = disk_bytes(&store) - after_first;
+    assert!(
+        added * 10 < after_first,
+        "the second recording added {added} bytes to the store, the first took {after_first}"
+    );
+
+    // ls tells own and shared bytes: cc1 (over 10 MB) is shared by both.
+    let ls = reel(&sb, &["ls", "--json"]);
+    assert_eq!(ls.status, 0, "{}", ls.describe());
+    for line in ls.stdout_str().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let shared = v["shared_bytes"].as_u64().unwrap();
+        let own = v["own_bytes"].as_u64().unwrap();
+        assert!(shared > 10 << 20, "{line}");
+        assert!(own < shared, "{line}");
+    }
+    let text = reel(&sb, &["ls"]);
+    assert!(text.stdout_str().contains("SHARED"), "{}", text.describe());
+
+    // rm of the first leaves the second replayable, and frees nothing the
+    // second uses.
+    let rm = reel(&sb, &["rm", "gcc-0"]);
+    assert_eq!(rm.status, 0, "{}", rm.describe());
+    assert!(!first.exists());
+    let pool = store.join(".pool");
+    assert!(std::fs::read_dir(&pool).unwrap().count() > 0);
+    let rep = sb.replay(&second);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+
+    // A packed copy replays without the pool.
+    let pack = reel(&sb, &["pack", "gcc-1"]);
+    assert_eq!(pack.status, 0, "{}", pack.describe());
+    // Packing left the pool with files nobody uses: they are gone.
+    assert_eq!(std::fs::read_dir(&pool).unwrap().count(), 0);
+    std::fs::remove_dir_all(&pool).unwrap();
+    let moved = sb.path().join("moved");
+    std::fs::rename(&second, &moved).unwrap();
+    let rep = sb.replay(&moved);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+}
+
+#[test]
+fn rm_frees_what_no_other_trace_uses() {
+    let sb = Sandbox::new("everyday-rm");
+    let argv = compile_setup(&sb);
+    let store = sb.trace_dir();
+    for _ in 0..2 {
+        let out = run(sb.reel().arg("record").args(&argv), None);
+        assert_eq!(out.status, 0, "{}", out.describe());
+    }
+    let pool = store.join(".pool");
+    let pooled = std::fs::read_dir(&pool).unwrap().count();
+    assert!(pooled > 0);
+    assert_eq!(reel(&sb, &["rm", "gcc-0"]).status, 0);
+    assert_eq!(std::fs::read_dir(&pool).unwrap().count(), pooled);
+    assert_eq!(reel(&sb, &["rm", "gcc-1"]).status, 0);
+    assert_eq!(std::fs::read_dir(&pool).unwrap().count(), 0);
+    assert!(disk_bytes(&store) < 1 << 20, "{}", disk_bytes(&store));
+}
+
+#[test]
+fn a_trace_written_elsewhere_keeps_its_own_snapshots() {
+    let sb = Sandbox::new("everyday-o");
+    let argv = compile_setup(&sb);
+    let out_dir = sb.path().join("elsewhere");
+    let out = sb.record(&out_dir, false, &argv, None);
+    assert_eq!(out.status, 0, "{}", out.describe());
+    // The copy of cc1 is the trace's own.
+    let cc1_size = std::fs::metadata(sb.path().join("toolchain/cc1"))
+        .unwrap()
+        .len();
+    let copies: Vec<u64> = std::fs::read_dir(out_dir.join("files"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap())
+        .filter(|m| m.len() == cc1_size)
+        .map(|m| m.nlink())
+        .collect();
+    assert_eq!(copies, vec![1]);
+    let pool = sb.trace_dir().join(".pool");
+    assert!(!pool.exists() || std::fs::read_dir(&pool).unwrap().count() == 0);
+    let rep = sb.replay(&out_dir);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+}
+
+#[test]
+fn record_o_leaves_latest_trace_alone_and_ls_lists_a_directory() {
+    let sb = Sandbox::new("everyday-latest");
+    // A default recording (exit 3), then one with -o elsewhere (exit 5).
+    let first = run(sb.reel().args(["record", "sh", "-c", "exit 3"]), None);
+    assert_eq!(first.status, 3, "{}", first.describe());
+    let other = sb.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let x = other.join("x");
+    let second = sb.record(
+        &x,
+        false,
+        &["sh".into(), "-c".into(), "exit 5".into()],
+        None,
+    );
+    assert_eq!(second.status, 5, "{}", second.describe());
+    // As documented (and as rr does): -o does not move latest-trace.
+    let rep = run(sb.reel().args(["replay", "-a"]), None);
+    assert_eq!(rep.status, 3, "{}", rep.describe());
+    let rep = sb.replay(&x);
+    assert_eq!(rep.status, 5, "{}", rep.describe());
+    let help = reel(&sb, &["record", "--help"]);
+    assert!(
+        help.stdout_str()
+            .contains("latest-trace is then not changed"),
+        "{}",
+        help.describe()
+    );
+
+    // ls DIR lists the traces of DIR, and a trace given itself.
+    for dir in [&other, &x] {
+        let ls = reel(&sb, &["ls", &s(dir)]);
+        assert_eq!(ls.status, 0, "{}", ls.describe());
+        let lines: Vec<String> = ls.stdout_str().lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2, "{}", ls.describe());
+        assert!(lines[1].starts_with("x "), "{}", ls.describe());
+    }
+    let missing = reel(&sb, &["ls", &s(&sb.path().join("nope"))]);
+    assert_eq!(missing.status, 125, "{}", missing.describe());
+    assert!(missing.stderr_str().starts_with("reel: "));
+    assert!(!sb.path().join("nope").exists());
+}
