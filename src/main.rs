@@ -111,6 +111,10 @@ enum Command {
         /// Last event number to show.
         #[arg(long)]
         to: Option<u64>,
+        /// Show up to N bytes of the data each read and write moved
+        /// (writes keep their first 128 bytes in the trace).
+        #[arg(short = 's', long = "strsize", value_name = "N")]
+        strsize: Option<usize>,
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
     },
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
             syscall,
             from,
             to,
+            strsize,
             trace,
         } => dump::run(
             trace.as_deref(),
@@ -204,6 +209,7 @@ fn main() -> ExitCode {
                 syscalls: syscall,
                 from,
                 to,
+                data: strsize,
             },
         ),
         Command::Ls { json, dir } => store_cmds::ls(json, dir.as_deref()),

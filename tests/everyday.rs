@@ -211,3 +211,65 @@ fn record_o_leaves_latest_trace_alone_and_ls_lists_a_directory() {
     assert!(missing.stderr_str().starts_with("reel: "));
     assert!(!sb.path().join("nope").exists());
 }
+
+/// Compiles `tests/programs/everyday/<name>.c` into the sandbox.
+fn program(sb: &Sandbox, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs/everyday")
+        .join(format!("{name}.c"));
+    compile_c(&src, sb.path())
+}
+
+#[test]
+fn dump_shows_paths_flags_and_data_like_strace() {
+    let sb = Sandbox::new("everyday-dump");
+    let prog = program(&sb, "open_hostname");
+    let trace = sb.path().join("t");
+    let rec = sb.record(&trace, false, &[s(&prog)], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let hostname = std::fs::read("/etc/hostname").unwrap();
+
+    let dump = reel(&sb, &["dump", &s(&trace)]);
+    assert_eq!(dump.status, 0, "{}", dump.describe());
+    let text = dump.stdout_str();
+    assert!(
+        text.contains("openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY|O_CLOEXEC) = 3"),
+        "{text}"
+    );
+    // A failed access shows its errno by name (ld.so's preload check).
+    assert!(text.contains("= -1 ENOENT"), "{text}");
+    // Data only with -s.
+    assert!(!text.contains("\"read "), "{text}");
+    let dump = reel(
+        &sb,
+        &["dump", "-s", "64", "--syscall", "read,write", &s(&trace)],
+    );
+    let text = dump.stdout_str();
+    let first_line = String::from_utf8_lossy(&hostname[..hostname.len().min(8)])
+        .replace('\n', "\\n")
+        .to_string();
+    assert!(text.contains(&first_line), "{text}");
+    assert!(text.contains("write(1, \"read "), "{text}");
+    let short = reel(&sb, &["dump", "-s", "2", "--syscall", "write", &s(&trace)]);
+    assert!(
+        short.stdout_str().contains("write(1, \"re\"..., "),
+        "{}",
+        short.describe()
+    );
+
+    // --json carries the same.
+    let json = reel(&sb, &["dump", "--json", "--syscall", "openat", &s(&trace)]);
+    let line = json
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| {
+            v["args_text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("/etc/hostname")
+        })
+        .unwrap_or_else(|| panic!("{}", json.describe()));
+    assert_eq!(line["arg_data"][0]["strings"][0], "/etc/hostname");
+    assert_eq!(line["arg_data"][0]["arg"], 1);
+}

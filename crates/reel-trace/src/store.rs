@@ -677,6 +677,7 @@ mod scan_processes_tests {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         })
     }
 

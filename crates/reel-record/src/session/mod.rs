@@ -59,6 +59,9 @@ struct InSyscall {
     recorded: bool,
     /// For execve: the path and argv, read at entry.
     exec_args: Option<(String, Vec<String>)>,
+    /// The strings and structures its arguments point to, read at entry
+    /// (for `dump`; see `reel_syscalls::capture_args`).
+    arg_data: Vec<reel_trace::ArgData>,
 }
 
 struct Task {

@@ -3,6 +3,10 @@
 //! the tracee) and the event that records them.
 
 use super::*;
+use reel_trace::ArgData;
+
+/// How many bytes of what a write sends are kept in its event, for `dump -s`.
+const EMITTED_PREFIX: usize = 128;
 
 impl Recorder {
     pub(super) fn on_syscall_entry(&mut self, st: Stopped) -> Result<()> {
@@ -83,6 +87,10 @@ impl Recorder {
             self.append(&Event::Syscall(ev), &[])?;
             return self.resume(st, Resume::Cont, None);
         }
+        let arg_data = match spec {
+            Some(spec) => self.capture_args(&st, spec, &args)?,
+            None => Vec::new(),
+        };
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.syscall = Some(InSyscall {
                 nr,
@@ -91,6 +99,7 @@ impl Recorder {
                 spec,
                 recorded: false,
                 exec_args,
+                arg_data,
             });
         }
         if spec.is_some_and(|s| s.may_block) {
@@ -199,6 +208,7 @@ impl Recorder {
         let mut echo = None;
         let mut emitted = None;
         let mut mapped_file = None;
+        let mut arg_data = sc.arg_data.clone();
         if sc.nr == libc::SYS_ioctl as u64
             && result >= 0
             && !reel_syscalls::ioctl_is_described(sc.args[1])
@@ -236,8 +246,19 @@ impl Recorder {
                     // before echoing them.
                     let mem = self.mem(tid)?;
                     let view = |addr, len| mem.read(st, addr, len).ok();
-                    emitted = reel_syscalls::emitted_bytes(spec, &sc.args, result, &view)
-                        .map(|b| reel_trace::emitted_hash(&b));
+                    let bytes = reel_syscalls::emitted_bytes(spec, &sc.args, result, &view);
+                    emitted = bytes.as_deref().map(reel_trace::emitted_hash);
+                    if let (Some(b), Emit::Buf { buf: arg, .. } | Emit::Iov { iov: arg, .. }) =
+                        (&bytes, emit)
+                    {
+                        // The start of what it sent, for `dump -s`.
+                        let keep = b.len().min(EMITTED_PREFIX);
+                        arg_data.push(ArgData {
+                            arg: arg as u8,
+                            items: vec![b[..keep].to_vec()],
+                            truncated: keep < b.len(),
+                        });
+                    }
                 }
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
@@ -260,8 +281,29 @@ impl Recorder {
             mapped_file,
             checksum,
             emitted,
+            arg_data,
         };
         Ok((Event::Syscall(ev), data))
+    }
+
+    /// What the path, argv and sockaddr arguments of a call point to, read
+    /// at its entry stop (before the kernel or another thread changes it).
+    fn capture_args(
+        &mut self,
+        st: &Stopped,
+        spec: &'static reel_syscalls::SyscallSpec,
+        args: &[u64; 6],
+    ) -> Result<Vec<ArgData>> {
+        let mem = self.mem(st.tid())?;
+        let view = |addr, len| mem.read(st, addr, len).ok();
+        Ok(reel_syscalls::capture_args(spec, args, &view)
+            .into_iter()
+            .map(|c| ArgData {
+                arg: c.arg,
+                items: c.items,
+                truncated: c.truncated,
+            })
+            .collect())
     }
 
     /// Whether fd of task `tid` is the same open file as reel's stdout/stderr.
