@@ -5,6 +5,7 @@
 
 mod debug;
 mod dump;
+mod progress;
 mod store_cmds;
 
 use anyhow::{Context, Result};
@@ -36,6 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run PROG and record it into a trace; exits with PROG's status.
+    #[command(override_usage = "reel record [OPTIONS] <PROG> [ARGS]...")]
     Record {
         /// Write the trace to DIR (which must not exist, or be empty). As
         /// with rr, latest-trace is then not changed: name DIR to replay it.
@@ -60,7 +62,7 @@ enum Command {
             required = true,
             trailing_var_arg = true,
             allow_hyphen_values = true,
-            value_name = "PROG [ARGS]..."
+            value_name = "PROG"
         )]
         command: Vec<OsString>,
     },
@@ -149,6 +151,12 @@ enum Command {
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
     },
+    /// Print a completion script for a shell (`reel completions bash >
+    /// /etc/bash_completion.d/reel`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -217,6 +225,16 @@ fn main() -> ExitCode {
         Command::Info { trace } => store_cmds::info(trace.as_deref()),
         Command::Ps { json, trace } => store_cmds::ps(trace.as_deref(), json),
         Command::Pack { trace } => store_cmds::pack(trace.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Into memory first: the generator panics on a write error,
+            // and a closed pipe (`| head`) is not one.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "reel", &mut script);
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&script);
+            Ok(0)
+        }
     };
     match result {
         Ok(status) => ExitCode::from((status & 0xff) as u8),
@@ -237,11 +255,33 @@ fn resolve_program(prog: &Path) -> std::result::Result<PathBuf, (i32, String)> {
             std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         std::env::split_paths(&path).map(|d| d.join(prog)).collect()
     };
+    let by_path = candidates.len() == 1 && prog.as_os_str().as_bytes().contains(&b'/');
     let mut not_executable = None;
     for c in candidates {
-        let Ok(meta) = std::fs::metadata(&c) else {
-            continue;
+        let meta = match std::fs::metadata(&c) {
+            Ok(m) => m,
+            // A path is reported as a shell does: what is wrong with it.
+            Err(e) if by_path => {
+                let what = match e.kind() {
+                    std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+                    _ => e.to_string(),
+                };
+                let status = if e.kind() == std::io::ErrorKind::NotFound {
+                    EXIT_NOT_FOUND
+                } else {
+                    EXIT_CANNOT_EXECUTE
+                };
+                return Err((status, format!("{}: {what}", prog.display())));
+            }
+            Err(_) => continue,
         };
+        if meta.is_dir() && by_path {
+            return Err((
+                EXIT_CANNOT_EXECUTE,
+                format!("{}: Is a directory", prog.display()),
+            ));
+        }
         if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
             return Ok(c);
         }
@@ -338,8 +378,15 @@ fn cmd_replay(autopilot: bool, trace: Option<String>, debug: debug::DebugOptions
         drop(reader);
         return debug::run(&dir, debug).with_context(|| format!("replaying {}", dir.display()));
     }
-    let outcome = reel_replay::replay(reader, reel_replay::ReplayOptions { echo: true })
-        .with_context(|| format!("replaying {}", dir.display()))?;
+    let total = reader.summary().map(|s| s.events);
+    let shown = progress::start(total);
+    let opts = reel_replay::ReplayOptions {
+        echo: true,
+        around_echo: shown.then_some(progress::around_echo as fn(&mut dyn FnMut())),
+    };
+    let outcome = reel_replay::replay_with_progress(reader, opts, &mut progress::set);
+    progress::finish();
+    let outcome = outcome.with_context(|| format!("replaying {}", dir.display()))?;
     if !outcome.complete {
         eprintln!(
             "reel: the trace {} is incomplete (the recording was interrupted); replayed its {} events",

@@ -273,3 +273,92 @@ fn dump_shows_paths_flags_and_data_like_strace() {
     assert_eq!(line["arg_data"][0]["strings"][0], "/etc/hostname");
     assert_eq!(line["arg_data"][0]["arg"], 1);
 }
+
+#[test]
+fn usage_errors_show_options_and_paths_say_what_is_wrong() {
+    let sb = Sandbox::new("everyday-usage");
+    let out = reel(&sb, &["record"]);
+    assert_eq!(out.status, 125, "{}", out.describe());
+    assert!(
+        out.stderr_str()
+            .contains("Usage: reel record [OPTIONS] <PROG>"),
+        "{}",
+        out.describe()
+    );
+    let out = reel(&sb, &["record", "/nonexistent/prog"]);
+    assert_eq!(out.status, 127, "{}", out.describe());
+    assert_eq!(
+        out.stderr_str().trim(),
+        "reel: /nonexistent/prog: No such file or directory"
+    );
+    let out = reel(&sb, &["record", "no-such-command-anywhere"]);
+    assert_eq!(out.status, 127, "{}", out.describe());
+    assert_eq!(
+        out.stderr_str().trim(),
+        "reel: no-such-command-anywhere: command not found"
+    );
+    let out = reel(&sb, &["--version"]);
+    assert_eq!(out.status, 0, "{}", out.describe());
+    assert!(out.stdout_str().starts_with("reel "), "{}", out.describe());
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef reel"),
+        ("fish", "complete -c reel"),
+    ] {
+        let out = reel(&sb, &["completions", shell]);
+        assert_eq!(out.status, 0, "{}", out.describe());
+        let text = out.stdout_str();
+        assert!(text.contains(marker), "{shell}: {text}");
+        // The subcommands are completed.
+        assert!(text.contains("replay") && text.contains("pack"), "{shell}");
+    }
+}
+
+#[test]
+fn replay_shows_progress_on_a_terminal_only() {
+    let sb = Sandbox::new("everyday-progress");
+    let trace = sb.path().join("t");
+    let rec = sb.record(
+        &trace,
+        false,
+        &["sh".into(), "-c".into(), "echo one; echo two".into()],
+        None,
+    );
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    // In a pipe: the program's output, no progress.
+    let piped = sb.replay(&trace);
+    assert_eq!(piped.status, 0, "{}", piped.describe());
+    assert!(
+        !piped.stderr_str().contains("replaying event"),
+        "{}",
+        piped.describe()
+    );
+    assert_eq!(piped.stdout_str(), "one\ntwo\n");
+    // Under a pseudo-terminal (script(1)): progress with the total, and the
+    // program's output still whole.
+    let cmd = format!("{REEL} replay -a {}", s(&trace));
+    let tty = run(
+        std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("REEL_TRACE_DIR", sb.trace_dir()),
+        None,
+    );
+    assert_eq!(tty.status, 0, "{}", tty.describe());
+    let text = tty.stdout_str();
+    let events = rec_events(&sb, &trace);
+    assert!(
+        text.contains(&format!("of {events} (")),
+        "no progress line in {text:?}"
+    );
+    assert!(
+        text.contains("one\r\n") && text.contains("two\r\n"),
+        "{text:?}"
+    );
+}
+
+/// The number of events of a trace, from `reel info`.
+fn rec_events(sb: &Sandbox, trace: &Path) -> u64 {
+    let info = reel(sb, &["info", &s(trace)]);
+    let v: serde_json::Value = serde_json::from_str(&info.stdout_str()).unwrap();
+    v["summary"]["events"].as_u64().unwrap()
+}
