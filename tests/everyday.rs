@@ -362,3 +362,23 @@ fn rec_events(sb: &Sandbox, trace: &Path) -> u64 {
     let v: serde_json::Value = serde_json::from_str(&info.stdout_str()).unwrap();
     v["summary"]["events"].as_u64().unwrap()
 }
+
+#[test]
+fn shared_mapping_warning_only_for_files_others_know() {
+    let sb = Sandbox::new("everyday-shared");
+    let prog = program(&sb, "shared_map");
+    let warning = "is mapped shared";
+    // A file the program created itself: no warning, and it replays.
+    let trace = sb.path().join("own");
+    let rec = sb.record(&trace, false, &[s(&prog), "own".into()], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    assert!(!rec.stderr_str().contains(warning), "{}", rec.describe());
+    sb.assert_replays_like(&trace, &rec);
+    // A file that existed before: others may write it, so reel warns.
+    let file = sb.path().join("data");
+    std::fs::write(&file, b"").unwrap();
+    let trace = sb.path().join("theirs");
+    let rec = sb.record(&trace, false, &[s(&prog), s(&file)], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    assert!(rec.stderr_str().contains(warning), "{}", rec.describe());
+}

@@ -12,6 +12,7 @@ use reel_trace::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod created;
 mod guard;
 mod landmarks;
 mod schedule;
@@ -128,6 +129,8 @@ struct Recorder {
     warned_ioctls: HashSet<u64>,
     /// Files mapped shared, already warned about.
     warned_shared: HashSet<String>,
+    /// Files (device, inode) the recorded tree created (see created.rs).
+    created_files: HashSet<(u64, u64)>,
     /// Per process (or sharing group): which task may run user code (see
     /// schedule.rs).
     runners: HashMap<Tid, schedule::Runner>,
@@ -192,6 +195,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned: HashSet::new(),
         warned_ioctls: HashSet::new(),
         warned_shared: HashSet::new(),
+        created_files: HashSet::new(),
         runners: HashMap::new(),
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),

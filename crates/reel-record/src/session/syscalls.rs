@@ -155,6 +155,7 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        self.note_created_file(tid, sc.nr, &sc.args, result);
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
             self.scan_new_code(&st, result as u64)?;
@@ -344,7 +345,11 @@ impl Recorder {
             return Ok(None);
         }
         let writable = args[2] as i32 & libc::PROT_WRITE != 0;
-        if flags & libc::MAP_SHARED != 0 && writable && self.warned_shared.insert(path.clone()) {
+        if flags & libc::MAP_SHARED != 0
+            && writable
+            && !self.created_by_tree(tid, fd)
+            && self.warned_shared.insert(path.clone())
+        {
             // The memory follows the file: what other processes write to it
             // reaches the program without a syscall reel could record. (A
             // read-only shared mapping is how many programs read data files;
