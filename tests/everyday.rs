@@ -374,6 +374,13 @@ fn shared_mapping_warning_only_for_files_others_know() {
     assert_eq!(rec.status, 0, "{}", rec.describe());
     assert!(!rec.stderr_str().contains(warning), "{}", rec.describe());
     sb.assert_replays_like(&trace, &rec);
+    // Nor for one it created with O_CREAT alone.
+    let new_file = sb.path().join("new");
+    let trace = sb.path().join("new-trace");
+    let rec = sb.record(&trace, false, &[s(&prog), "new".into(), s(&new_file)], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    assert!(!rec.stderr_str().contains(warning), "{}", rec.describe());
+    sb.assert_replays_like(&trace, &rec);
     // A file that existed before: others may write it, so reel warns.
     let file = sb.path().join("data");
     std::fs::write(&file, b"").unwrap();

@@ -131,6 +131,8 @@ struct Recorder {
     warned_shared: HashSet<String>,
     /// Files (device, inode) the recorded tree created (see created.rs).
     created_files: HashSet<(u64, u64)>,
+    /// Tasks in an open that will create its (missing) file.
+    creating: HashSet<Tid>,
     /// Per process (or sharing group): which task may run user code (see
     /// schedule.rs).
     runners: HashMap<Tid, schedule::Runner>,
@@ -196,6 +198,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned_ioctls: HashSet::new(),
         warned_shared: HashSet::new(),
         created_files: HashSet::new(),
+        creating: HashSet::new(),
         runners: HashMap::new(),
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),

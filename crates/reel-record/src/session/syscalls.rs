@@ -91,6 +91,11 @@ impl Recorder {
             Some(spec) => self.capture_args(&st, spec, &args)?,
             None => Vec::new(),
         };
+        let path = arg_data
+            .iter()
+            .find(|d| d.arg <= 1)
+            .and_then(|d| d.items.first());
+        self.note_open_entry(tid, nr, &args, path.map(|p| p.as_slice()));
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.syscall = Some(InSyscall {
                 nr,
