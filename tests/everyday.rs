@@ -389,3 +389,82 @@ fn shared_mapping_warning_only_for_files_others_know() {
     assert_eq!(rec.status, 0, "{}", rec.describe());
     assert!(rec.stderr_str().contains(warning), "{}", rec.describe());
 }
+
+/// Every file of the pool is complete: its contents hash to its name.
+fn assert_pool_consistent(pool: &Path) {
+    for e in std::fs::read_dir(pool).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(e.path()).unwrap();
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().to_string(),
+            name,
+            "pool file {name} does not hold its contents"
+        );
+    }
+}
+
+#[test]
+fn concurrent_and_killed_recordings_leave_the_pool_consistent() {
+    use std::process::Stdio;
+    let sb = Sandbox::new("everyday-pool-race");
+    let argv = compile_setup(&sb);
+    let store = sb.trace_dir();
+    let pool = store.join(".pool");
+
+    // Two recordings of the same compile at once.
+    let mut children: Vec<_> = (0..2)
+        .map(|_| {
+            sb.reel()
+                .arg("record")
+                .args(&argv)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in &mut children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_pool_consistent(&pool);
+
+    // A recording killed once its program's snapshot joined the pool.
+    let sleep = sb.path().join("toolchain/sleep");
+    std::fs::copy("/bin/sleep", &sleep).unwrap();
+    let size = std::fs::metadata(&sleep).unwrap().len();
+    let in_pool = || {
+        std::fs::read_dir(&pool)
+            .unwrap()
+            .flatten()
+            .any(|e| e.metadata().unwrap().len() == size)
+    };
+    let mut killed = sb
+        .reel()
+        .arg("record")
+        .arg(&sleep)
+        .arg("1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !in_pool() {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the snapshot never reached the pool"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert_pool_consistent(&pool);
+
+    // The finished ones replay; removing the killed one frees its file.
+    for name in ["gcc-0", "gcc-1"] {
+        let rep = sb.replay(&store.join(name));
+        assert_eq!(rep.status, 0, "{name}: {}", rep.describe());
+    }
+    assert_eq!(reel(&sb, &["rm", "sleep-0"]).status, 0);
+    assert!(!in_pool());
+    assert_pool_consistent(&pool);
+}
