@@ -118,9 +118,14 @@ impl SnapshotStore {
     }
 
     /// Links `id` from the pool when it is there (reading the file once to
-    /// hash it is much cheaper than storing it again). Returns whether the
-    /// trace now has it.
-    fn try_pool(&mut self, src: &File, path: &Path) -> Result<Option<FileId>, TraceError> {
+    /// hash it is much cheaper than storing it again). Like the other ways
+    /// of storing, gives the new file's path only when it was added.
+    #[allow(clippy::type_complexity)]
+    fn try_pool(
+        &mut self,
+        src: &File,
+        path: &Path,
+    ) -> Result<Option<(FileId, SnapshotKind, Option<PathBuf>)>, TraceError> {
         let Some(pool) = self.pool.clone() else {
             return Ok(None);
         };
@@ -129,12 +134,13 @@ impl SnapshotStore {
         let id = self.hash(&mut reader, path)?;
         let target = self.files.join(&id.0);
         if self.stored.contains(&id.0) || target.exists() {
+            // The same contents under another name: already in the trace.
             self.stored.insert(id.0.clone());
-            return Ok(Some(id));
+            return Ok(Some((id, SnapshotKind::Pooled, None)));
         }
         if crate::pool::link_from(&pool, &id.0, &target) {
             self.stored.insert(id.0.clone());
-            return Ok(Some(id));
+            return Ok(Some((id, SnapshotKind::Pooled, Some(target))));
         }
         Ok(None)
     }
@@ -179,9 +185,8 @@ impl SnapshotStore {
             r
         } else if let Some(r) = self.try_hardlink(&src, path, &meta, &source)? {
             r
-        } else if let Some(id) = self.try_pool(&src, path)? {
-            let target = self.files.join(&id.0);
-            (id, SnapshotKind::Pooled, Some(target))
+        } else if let Some(r) = self.try_pool(&src, path)? {
+            r
         } else {
             self.copy(&src, path)?
         };
