@@ -9,16 +9,22 @@ use std::sync::OnceLock;
 /// The one progress bar of this process (the echo hook is a plain `fn`).
 static BAR: OnceLock<ProgressBar> = OnceLock::new();
 
+/// The line appears once this many events are replayed: a short replay is
+/// over before it would help, and stays free of it (counted in events, not
+/// time, so what a terminal shows does not depend on the machine's load).
+const SHOW_AFTER: u64 = 2000;
+
 /// Starts the progress line for a replay of `total` events (None: unknown,
 /// an incomplete trace), if stderr is a terminal. Returns whether it did.
 pub fn start(total: Option<u64>) -> bool {
     if !std::io::stderr().is_terminal() {
         return false;
     }
-    let bar = match total {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
+    if total.is_some_and(|n| n < SHOW_AFTER) {
+        return false;
+    }
+    // Hidden until SHOW_AFTER events are replayed.
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
     let template = if total.is_some() {
         "reel: replaying event {pos} of {len} ({percent}%), {elapsed} elapsed"
     } else {
@@ -34,6 +40,10 @@ pub fn start(total: Option<u64>) -> bool {
 pub fn set(n: u64) {
     if let Some(bar) = BAR.get() {
         bar.set_position(n);
+        if n >= SHOW_AFTER && bar.is_hidden() {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.tick();
+        }
     }
 }
 

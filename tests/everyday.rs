@@ -317,13 +317,27 @@ fn usage_errors_show_options_and_paths_say_what_is_wrong() {
 #[test]
 fn replay_shows_progress_on_a_terminal_only() {
     let sb = Sandbox::new("everyday-progress");
-    let trace = sb.path().join("t");
-    let rec = sb.record(
-        &trace,
-        false,
-        &["sh".into(), "-c".into(), "echo one; echo two".into()],
+    // A short replay shows nothing, even on a terminal.
+    let short = sb.path().join("short");
+    let rec = sb.record(&short, false, &["true".into()], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let cmd = format!("{REEL} replay -a {}", s(&short));
+    let tty = run(
+        std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("REEL_TRACE_DIR", sb.trace_dir()),
         None,
     );
+    assert_eq!(tty.status, 0, "{}", tty.describe());
+    assert!(
+        !tty.stdout_str().contains("replaying event"),
+        "{}",
+        tty.describe()
+    );
+
+    let prog = program(&sb, "many_calls");
+    let trace = sb.path().join("t");
+    let rec = sb.record(&trace, false, &[s(&prog)], None);
     assert_eq!(rec.status, 0, "{}", rec.describe());
     // In a pipe: the program's output, no progress.
     let piped = sb.replay(&trace);
@@ -333,7 +347,7 @@ fn replay_shows_progress_on_a_terminal_only() {
         "{}",
         piped.describe()
     );
-    assert_eq!(piped.stdout_str(), "one\ntwo\n");
+    assert_eq!(piped.stdout_str(), "start\ndone\n");
     // Under a pseudo-terminal (script(1)): progress with the total, and the
     // program's output still whole.
     let cmd = format!("{REEL} replay -a {}", s(&trace));
@@ -351,7 +365,7 @@ fn replay_shows_progress_on_a_terminal_only() {
         "no progress line in {text:?}"
     );
     assert!(
-        text.contains("one\r\n") && text.contains("two\r\n"),
+        text.contains("start\r\n") && text.contains("done\r\n"),
         "{text:?}"
     );
 }
