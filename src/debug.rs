@@ -53,8 +53,15 @@ pub fn run(dir: &Path, opts: DebugOptions) -> Result<i32> {
     }
     // gdb opens the snapshots by these paths, from its own directory.
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let timeline = Timeline::open(dir, ReplayOptions { echo: true }, goto)
-        .context("replaying to the starting event")?;
+    let timeline = Timeline::open(
+        dir,
+        ReplayOptions {
+            echo: true,
+            around_echo: None,
+        },
+        goto,
+    )
+    .context("replaying to the starting event")?;
     if timeline.engine().event() < goto {
         return fail(format!(
             "event {goto} is beyond the end of the trace (its last event is {})",

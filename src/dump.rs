@@ -1,7 +1,8 @@
 //! `reel dump`: the events of a trace, one a line, strace-like or as JSON.
 
 use anyhow::{Context, Result};
-use reel_trace::{Event, Landmark, RegionSource, TraceReader, TraceStore};
+use reel_syscalls::{Emit, Out};
+use reel_trace::{Event, Landmark, RegionSource, SyscallEvent, TraceReader, TraceStore};
 use serde_json::json;
 
 /// Which events to show, and how.
@@ -16,6 +17,8 @@ pub struct Filter {
     pub from: Option<u64>,
     /// Last event number.
     pub to: Option<u64>,
+    /// Show up to this many bytes of the data read or written (`-s N`).
+    pub data: Option<usize>,
 }
 
 impl Filter {
@@ -59,9 +62,9 @@ pub fn run(trace: Option<&str>, filter: &Filter) -> Result<i32> {
             continue;
         }
         let line = if filter.json {
-            to_json(rec.number, &rec.event).to_string()
+            to_json(rec.number, &rec.event, &rec.data, filter.data).to_string()
         } else {
-            to_text(rec.number, &rec.event)
+            to_text(rec.number, &rec.event, &rec.data, filter.data)
         };
         if writeln!(out, "{line}").is_err() {
             // A closed pipe (`reel dump | head`) is not an error.
@@ -78,24 +81,84 @@ pub fn run(trace: Option<&str>, filter: &Filter) -> Result<i32> {
     Ok(0)
 }
 
-fn to_text(n: u64, event: &Event) -> String {
+/// The bytes of a read or write's buffer that the trace holds: the data a
+/// read returned (its memory writes), or the start of what a write sent.
+fn buffer<'a>(
+    spec: &reel_syscalls::SyscallSpec,
+    s: &'a SyscallEvent,
+    data: &'a [u8],
+) -> Option<reel_syscalls::BufData<'a>> {
+    if s.result <= 0 {
+        return None;
+    }
+    let len = s.result as u64;
+    if let Some(emit) = spec.emit {
+        let arg = match emit {
+            Emit::Buf { buf, .. } => buf,
+            Emit::Iov { iov, .. } => iov,
+            _ => return None,
+        };
+        let sent = s.arg_data.iter().find(|d| d.arg as usize == arg)?;
+        return Some(reel_syscalls::BufData {
+            arg,
+            bytes: sent.items.first().map_or(&[][..], |v| v),
+            len,
+        });
+    }
+    let arg = match spec.out {
+        Out::BufResult { arg } => arg,
+        Out::IovResult { iov, .. } => iov,
+        _ => return None,
+    };
+    Some(reel_syscalls::BufData {
+        arg,
+        bytes: data,
+        len,
+    })
+}
+
+/// A syscall's name, decoded arguments and result, strace-like.
+fn syscall_text(s: &SyscallEvent, data: &[u8], show: Option<usize>) -> (String, String, String) {
+    match reel_syscalls::spec(s.nr) {
+        Some(spec) => {
+            let captured: Vec<reel_syscalls::Captured> = s
+                .arg_data
+                .iter()
+                .map(|d| reel_syscalls::Captured {
+                    arg: d.arg,
+                    items: d.items.clone(),
+                    truncated: d.truncated,
+                })
+                .collect();
+            let buf = buffer(spec, s, data);
+            let args = reel_syscalls::format_args_decoded(
+                spec,
+                &s.args,
+                &captured,
+                buf.as_ref(),
+                reel_syscalls::Display { data: show },
+            );
+            (
+                spec.name.to_string(),
+                args,
+                reel_syscalls::format_result(spec, s.result),
+            )
+        }
+        None => (
+            format!("syscall_{}", s.nr),
+            format!("{:#x?}", s.args),
+            s.result.to_string(),
+        ),
+    }
+}
+
+fn to_text(n: u64, event: &Event, data: &[u8], show: Option<usize>) -> String {
     match event {
         Event::Syscall(s) => {
-            let (name, args, result) = match reel_syscalls::spec(s.nr) {
-                Some(spec) => (
-                    spec.name.to_string(),
-                    reel_syscalls::format_args(spec, &s.args),
-                    reel_syscalls::format_result(spec, s.result),
-                ),
-                None => (
-                    format!("syscall_{}", s.nr),
-                    format!("{:#x?}", s.args),
-                    s.result.to_string(),
-                ),
-            };
+            let (name, args, result) = syscall_text(s, data, show);
             let mut line = format!("{n:>6} [{}] {name}({args}) = {result}", s.tid);
             let bytes: u64 = s.writes.iter().map(|w| w.len).sum();
-            if bytes > 0 {
+            if bytes > 0 && show.is_none() {
                 line += &format!("  <wrote {bytes} bytes>");
             }
             if let Some(echo) = s.echo {
@@ -214,19 +277,29 @@ fn landmark_json(l: Option<&Landmark>) -> serde_json::Value {
     }
 }
 
-fn to_json(n: u64, event: &Event) -> serde_json::Value {
+fn to_json(n: u64, event: &Event, data: &[u8], show: Option<usize>) -> serde_json::Value {
     match event {
-        Event::Syscall(s) => json!({
-            "event": n, "tid": s.tid, "type": "syscall",
-            "nr": s.nr, "name": reel_syscalls::name(s.nr),
-            "args": s.args, "result": s.result,
-            "writes": s.writes.iter().map(|w| json!({"addr": w.addr, "len": w.len})).collect::<Vec<_>>(),
-            "echo": s.echo.map(|e| format!("{e:?}").to_lowercase()),
-            "mapped_file": s.mapped_file.as_ref().map(|m| m.path.clone()),
-            "site": s.site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
-            "checksum": s.checksum,
-            "emitted": s.emitted.map(|h| format!("{h:016x}")),
-        }),
+        Event::Syscall(s) => {
+            let (_, text, result_text) = syscall_text(s, data, show);
+            json!({
+                "event": n, "tid": s.tid, "type": "syscall",
+                "nr": s.nr, "name": reel_syscalls::name(s.nr),
+                "args": s.args, "result": s.result,
+                "writes": s.writes.iter().map(|w| json!({"addr": w.addr, "len": w.len})).collect::<Vec<_>>(),
+                "echo": s.echo.map(|e| format!("{e:?}").to_lowercase()),
+                "mapped_file": s.mapped_file.as_ref().map(|m| m.path.clone()),
+                "site": s.site.map(|x| json!({"rip": x.rip, "rsp": x.rsp})),
+                "checksum": s.checksum,
+                "emitted": s.emitted.map(|h| format!("{h:016x}")),
+                "args_text": text, "result_text": result_text,
+                "errno": reel_syscalls::errno_name((-s.result) as i32).filter(|_| (-4095..0).contains(&s.result)),
+                "arg_data": s.arg_data.iter().map(|d| json!({
+                    "arg": d.arg,
+                    "strings": d.items.iter().map(|i| String::from_utf8_lossy(i).into_owned()).collect::<Vec<_>>(),
+                    "truncated": d.truncated,
+                })).collect::<Vec<_>>(),
+            })
+        }
         Event::Exec(e) => json!({
             "event": n, "tid": e.tid, "type": "exec", "old_tid": e.old_tid,
             "path": e.path, "argv": e.argv, "brk": e.brk,

@@ -5,6 +5,7 @@
 
 mod debug;
 mod dump;
+mod progress;
 mod store_cmds;
 
 use anyhow::{Context, Result};
@@ -36,8 +37,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run PROG and record it into a trace; exits with PROG's status.
+    #[command(override_usage = "reel record [OPTIONS] <PROG> [ARGS]...")]
     Record {
-        /// Write the trace to DIR (which must not exist, or be empty).
+        /// Write the trace to DIR (which must not exist, or be empty). As
+        /// with rr, latest-trace is then not changed: name DIR to replay it.
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: Option<PathBuf>,
         /// Store a checksum of the program's writable memory at every event
@@ -67,7 +70,7 @@ enum Command {
             required = true,
             trailing_var_arg = true,
             allow_hyphen_values = true,
-            value_name = "PROG [ARGS]..."
+            value_name = "PROG"
         )]
         command: Vec<OsString>,
     },
@@ -118,14 +121,20 @@ enum Command {
         /// Last event number to show.
         #[arg(long)]
         to: Option<u64>,
+        /// Show up to N bytes of the data each read and write moved
+        /// (writes keep their first 128 bytes in the trace).
+        #[arg(short = 's', long = "strsize", value_name = "N")]
+        strsize: Option<usize>,
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
     },
-    /// List the recorded traces.
+    /// List the recorded traces (of $REEL_TRACE_DIR, or of DIR).
     Ls {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+        /// A directory of traces (or one trace) to list instead.
+        dir: Option<PathBuf>,
     },
     /// Delete a trace.
     Rm {
@@ -149,6 +158,12 @@ enum Command {
     Pack {
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
+    },
+    /// Print a completion script for a shell (`reel completions bash >
+    /// /etc/bash_completion.d/reel`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -210,6 +225,7 @@ fn main() -> ExitCode {
             syscall,
             from,
             to,
+            strsize,
             trace,
         } => dump::run(
             trace.as_deref(),
@@ -219,13 +235,24 @@ fn main() -> ExitCode {
                 syscalls: syscall,
                 from,
                 to,
+                data: strsize,
             },
         ),
-        Command::Ls { json } => store_cmds::ls(json),
+        Command::Ls { json, dir } => store_cmds::ls(json, dir.as_deref()),
         Command::Rm { trace } => store_cmds::rm(&trace),
         Command::Info { trace } => store_cmds::info(trace.as_deref()),
         Command::Ps { json, trace } => store_cmds::ps(trace.as_deref(), json),
         Command::Pack { trace } => store_cmds::pack(trace.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Into memory first: the generator panics on a write error,
+            // and a closed pipe (`| head`) is not one.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "reel", &mut script);
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&script);
+            Ok(0)
+        }
     };
     match result {
         Ok(status) => ExitCode::from((status & 0xff) as u8),
@@ -246,11 +273,33 @@ fn resolve_program(prog: &Path) -> std::result::Result<PathBuf, (i32, String)> {
             std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         std::env::split_paths(&path).map(|d| d.join(prog)).collect()
     };
+    let by_path = candidates.len() == 1 && prog.as_os_str().as_bytes().contains(&b'/');
     let mut not_executable = None;
     for c in candidates {
-        let Ok(meta) = std::fs::metadata(&c) else {
-            continue;
+        let meta = match std::fs::metadata(&c) {
+            Ok(m) => m,
+            // A path is reported as a shell does: what is wrong with it.
+            Err(e) if by_path => {
+                let what = match e.kind() {
+                    std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+                    _ => e.to_string(),
+                };
+                let status = if e.kind() == std::io::ErrorKind::NotFound {
+                    EXIT_NOT_FOUND
+                } else {
+                    EXIT_CANNOT_EXECUTE
+                };
+                return Err((status, format!("{}: {what}", prog.display())));
+            }
+            Err(_) => continue,
         };
+        if meta.is_dir() && by_path {
+            return Err((
+                EXIT_CANNOT_EXECUTE,
+                format!("{}: Is a directory", prog.display()),
+            ));
+        }
         if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
             return Ok(c);
         }
@@ -314,7 +363,13 @@ fn cmd_record(
     // recording to one CPU, and replay to the same one.
     let cpu = reel_sys::cpu::current_cpu();
     let header = reel_record::header(&argv, &env, checksum, cpu);
-    let writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    let mut writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    // Traces in the store share identical snapshots through its pool; one
+    // written elsewhere with -o keeps its own (it may be on another
+    // filesystem, and nothing would empty the pool of it).
+    if in_store || store.contains(&dir) {
+        writer.share_snapshots(store.root())?;
+    }
     if in_store {
         store.set_latest(&dir)?;
     }
@@ -347,8 +402,15 @@ fn cmd_replay(autopilot: bool, trace: Option<String>, debug: debug::DebugOptions
         drop(reader);
         return debug::run(&dir, debug).with_context(|| format!("replaying {}", dir.display()));
     }
-    let outcome = reel_replay::replay(reader, reel_replay::ReplayOptions { echo: true })
-        .with_context(|| format!("replaying {}", dir.display()))?;
+    let total = reader.summary().map(|s| s.events);
+    let shown = progress::start(total);
+    let opts = reel_replay::ReplayOptions {
+        echo: true,
+        around_echo: shown.then_some(progress::around_echo as fn(&mut dyn FnMut())),
+    };
+    let outcome = reel_replay::replay_with_progress(reader, opts, &mut progress::set);
+    progress::finish();
+    let outcome = outcome.with_context(|| format!("replaying {}", dir.display()))?;
     if !outcome.complete {
         eprintln!(
             "reel: the trace {} is incomplete (the recording was interrupted); replayed its {} events",

@@ -44,12 +44,21 @@ fn resolve(trace: Option<&str>) -> Result<(TraceStore, std::path::PathBuf), Trac
 }
 
 /// `reel ls [--json]`: the traces, oldest first.
-pub fn ls(json: bool) -> Result<i32> {
-    quiet_pipe(ls_inner(json))
+pub fn ls(json: bool, dir: Option<&Path>) -> Result<i32> {
+    quiet_pipe(ls_inner(json, dir))
 }
 
-fn ls_inner(json: bool) -> Result<i32> {
-    let list = match TraceStore::open_default().and_then(|s| s.list()) {
+fn ls_inner(json: bool, dir: Option<&Path>) -> Result<i32> {
+    let store = match dir {
+        // A directory named on the command line is listed, never created.
+        Some(d) if !d.is_dir() => {
+            eprintln!("reel: {}: no such directory", d.display());
+            return Ok(FAIL);
+        }
+        Some(d) => TraceStore::open(d),
+        None => TraceStore::open_default(),
+    };
+    let list = match store.and_then(|s| s.list()) {
         Ok(l) => l,
         Err(e) => return Ok(fail(&e)),
     };
@@ -64,8 +73,8 @@ fn ls_inner(json: bool) -> Result<i32> {
     let width = list.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
     writeln!(
         out,
-        "{:width$}  {:19}  {:>7}  {:10}  COMMAND",
-        "NAME", "DATE (UTC)", "SIZE", "STATUS"
+        "{:width$}  {:19}  {:>7}  {:>7}  {:10}  COMMAND",
+        "NAME", "DATE (UTC)", "OWN", "SHARED", "STATUS"
     )?;
     for t in &list {
         writeln!(out, "{}", ls_line(t, width))?;
@@ -75,10 +84,11 @@ fn ls_inner(json: bool) -> Result<i32> {
 
 fn ls_line(t: &TraceInfo, width: usize) -> String {
     format!(
-        "{:width$}  {:19}  {:>7}  {:10}  {}",
+        "{:width$}  {:19}  {:>7}  {:>7}  {:10}  {}",
         t.name,
         utc_date(t.start_time_ms),
-        human_size(t.size_bytes),
+        human_size(t.own_bytes),
+        human_size(t.shared_bytes),
         if t.complete { "complete" } else { "incomplete" },
         t.argv.join(" ")
     )

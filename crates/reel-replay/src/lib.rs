@@ -9,7 +9,7 @@ mod engine;
 mod image;
 mod timeline;
 
-pub use autopilot::replay;
+pub use autopilot::{replay, replay_with_progress};
 pub use engine::{Constraints, Engine, Image, ReplayOptions, ReplayOutcome, Stop, WatchKind};
 pub use timeline::{Mark, Points, Rerun, Timeline};
 

@@ -1,11 +1,7 @@
 //! strace-like printing of syscall arguments and results, for `reel dump`
 //! and divergence reports.
 
-use crate::{ArgKind, SyscallSpec};
-use std::fmt::Write;
-
-/// `AT_FDCWD` as the kernel sees it in an fd argument.
-const AT_FDCWD: i32 = -100;
+use crate::SyscallSpec;
 
 /// The arguments of a call, comma-separated, each printed as its
 /// [`ArgKind`] says (`AT_FDCWD, 0x7ffd1234, 0x80000, 0`).
@@ -15,19 +11,7 @@ pub fn format_args(spec: &SyscallSpec, args: &[u64; 6]) -> String {
         if i > 0 {
             s.push_str(", ");
         }
-        // Writing to a String cannot fail.
-        let _ = match kind {
-            ArgKind::Int => write!(s, "{}", value as i64),
-            ArgKind::Hex => write!(s, "{value:#x}"),
-            // fds and signals are C ints: the upper half of the register is noise.
-            ArgKind::Fd => match value as i32 {
-                AT_FDCWD => write!(s, "AT_FDCWD"),
-                fd => write!(s, "{fd}"),
-            },
-            ArgKind::Ptr | ArgKind::Path if value == 0 => write!(s, "NULL"),
-            ArgKind::Ptr | ArgKind::Path => write!(s, "{value:#x}"),
-            ArgKind::Signal => write!(s, "{}", signal_name(value as i32)),
-        };
+        crate::decode::format_value(&mut s, *kind, value);
     }
     s
 }
@@ -228,7 +212,7 @@ mod tests {
         let args = [(-100i64) as u64, 0x7ffd_0000_1000, 0x80000, 0, 0, 0];
         assert_eq!(
             format_args(spec, &args),
-            "AT_FDCWD, 0x7ffd00001000, 0x80000, 0x0"
+            "AT_FDCWD, 0x7ffd00001000, O_RDONLY|O_CLOEXEC, 00"
         );
     }
 

@@ -29,11 +29,16 @@
 
 #![warn(missing_docs)]
 
+mod decode;
 pub mod filter;
 mod format;
 mod outputs;
 mod table;
 
+pub use decode::{
+    capture_args, format_args_decoded, open_flags, read_c_string, BufData, Captured, Display,
+    MAX_PATH,
+};
 pub use format::{errno_name, format_args, format_result, signal_name};
 pub use outputs::{ioctl_is_described, output_ranges, TraceeMemory, MAX_OUTPUT_LEN};
 pub use table::TABLE;
@@ -49,10 +54,29 @@ pub enum ArgKind {
     Fd,
     /// A pointer (hex, `NULL` for 0).
     Ptr,
-    /// A pointer to a NUL-terminated path (printed as a pointer; the string is not recorded).
+    /// A pointer to a NUL-terminated path: the recorder captures the string
+    /// (up to PATH_MAX) at entry, `dump` prints it quoted.
     Path,
     /// A signal number (printed by name).
     Signal,
+    /// A NULL-terminated array of string pointers (execve's argv): captured
+    /// (up to 64 entries of 256 bytes), printed as a list.
+    Argv,
+    /// A pointer to a `struct sockaddr` whose length is the next argument:
+    /// captured, printed decoded (`{AF_INET, 127.0.0.1:80}`).
+    SockAddr,
+    /// open/openat flags, by name (`O_RDONLY|O_CLOEXEC`).
+    OpenFlags,
+    /// A file mode, in octal.
+    Mode,
+    /// `AT_*` flags of the *at calls, by name.
+    AtFlags,
+    /// access(2)'s mode (`R_OK|W_OK`, `F_OK`).
+    AccessMode,
+    /// mmap/mprotect protection (`PROT_READ|PROT_EXEC`).
+    Prot,
+    /// mmap flags (`MAP_PRIVATE|MAP_ANONYMOUS`).
+    MapFlags,
 }
 
 /// What replay does with a syscall, and what record does besides running it.

@@ -119,7 +119,7 @@ const ROWS: &[SyscallSpec] = &[
         .blocks(),
     sys(1, "write", &[Fd, Ptr, Int]).emits(WRITE_BUF).blocks(),
     // Opening a FIFO blocks until the other end opens.
-    sys(2, "open", &[Path, Hex, Hex]).blocks(),
+    sys(2, "open", &[Path, OpenFlags, Mode]).blocks(),
     sys(3, "close", &[Fd]),
     sys(4, "stat", &[Path, Ptr]).writes(fixed(1, STAT)),
     sys(5, "fstat", &[Fd, Ptr]).writes(fixed(1, STAT)),
@@ -128,8 +128,8 @@ const ROWS: &[SyscallSpec] = &[
         .writes(Custom(o::poll))
         .blocks(),
     sys(8, "lseek", &[Fd, Int, Int]),
-    sys(9, "mmap", &[Ptr, Int, Hex, Hex, Fd, Int]).special(Special::Mmap),
-    sys(10, "mprotect", &[Ptr, Int, Hex]).execute(),
+    sys(9, "mmap", &[Ptr, Int, Prot, MapFlags, Fd, Int]).special(Special::Mmap),
+    sys(10, "mprotect", &[Ptr, Int, Prot]).execute(),
     sys(11, "munmap", &[Ptr, Int]).execute(),
     sys(12, "brk", &[Ptr]).special(Special::Brk),
     // Signal dispositions, masks and stacks must be real at replay too, or
@@ -151,7 +151,7 @@ const ROWS: &[SyscallSpec] = &[
         .writes(IovResult { iov: 1, cnt: 2 })
         .blocks(),
     sys(20, "writev", &[Fd, Ptr, Int]).emits(WRITE_IOV).blocks(),
-    sys(21, "access", &[Path, Hex]),
+    sys(21, "access", &[Path, AccessMode]),
     sys(22, "pipe", &[Ptr]).writes(fixed(0, 8)),
     sys(23, "select", &[Int, Ptr, Ptr, Ptr, Ptr])
         .writes(Custom(o::select))
@@ -184,11 +184,11 @@ const ROWS: &[SyscallSpec] = &[
         .emits(Emit::InKernel { fd: 0 })
         .blocks(),
     sys(41, "socket", &[Int, Hex, Int]),
-    sys(42, "connect", &[Fd, Ptr, Int]).blocks(),
+    sys(42, "connect", &[Fd, SockAddr, Int]).blocks(),
     sys(43, "accept", &[Fd, Ptr, Ptr])
         .writes(Custom(o::sockaddr_out::<1, 2>))
         .blocks(),
-    sys(44, "sendto", &[Fd, Ptr, Int, Hex, Ptr, Int])
+    sys(44, "sendto", &[Fd, Ptr, Int, Hex, SockAddr, Int])
         .emits(WRITE_BUF)
         .blocks(),
     sys(45, "recvfrom", &[Fd, Ptr, Int, Hex, Ptr, Ptr])
@@ -201,7 +201,7 @@ const ROWS: &[SyscallSpec] = &[
         .writes(Custom(o::recvmsg))
         .blocks(),
     sys(48, "shutdown", &[Fd, Int]),
-    sys(49, "bind", &[Fd, Ptr, Int]),
+    sys(49, "bind", &[Fd, SockAddr, Int]),
     sys(50, "listen", &[Fd, Int]),
     sys(51, "getsockname", &[Fd, Ptr, Ptr]).writes(Custom(o::sockaddr_out::<1, 2>)),
     sys(52, "getpeername", &[Fd, Ptr, Ptr]).writes(Custom(o::sockaddr_out::<1, 2>)),
@@ -214,7 +214,7 @@ const ROWS: &[SyscallSpec] = &[
         .writes(Custom(o::clone_parent_tid)),
     sys(57, "fork", &[]).special(Special::Clone),
     sys(58, "vfork", &[]).special(Special::Clone),
-    sys(59, "execve", &[Path, Ptr, Ptr]).special(Special::Execve),
+    sys(59, "execve", &[Path, Argv, Ptr]).special(Special::Execve),
     sys(60, "exit", &[Int]).special(Special::Exit),
     sys(61, "wait4", &[Int, Ptr, Hex, Ptr])
         .writes(Custom(o::wait4))
@@ -246,14 +246,14 @@ const ROWS: &[SyscallSpec] = &[
     sys(80, "chdir", &[Path]),
     sys(81, "fchdir", &[Fd]),
     sys(82, "rename", &[Path, Path]),
-    sys(83, "mkdir", &[Path, Hex]),
+    sys(83, "mkdir", &[Path, Mode]),
     sys(84, "rmdir", &[Path]),
-    sys(85, "creat", &[Path, Hex]).blocks(),
+    sys(85, "creat", &[Path, Mode]).blocks(),
     sys(86, "link", &[Path, Path]),
     sys(87, "unlink", &[Path]),
     sys(88, "symlink", &[Path, Path]),
     sys(89, "readlink", &[Path, Ptr, Int]).writes(BufResult { arg: 1 }),
-    sys(90, "chmod", &[Path, Hex]),
+    sys(90, "chmod", &[Path, Mode]),
     sys(91, "fchmod", &[Fd, Hex]),
     sys(92, "chown", &[Path, Int, Int]),
     sys(93, "fchown", &[Fd, Int, Int]),
@@ -465,19 +465,19 @@ const ROWS: &[SyscallSpec] = &[
     sys(254, "inotify_add_watch", &[Fd, Path, Hex]),
     sys(255, "inotify_rm_watch", &[Fd, Int]),
     sys(256, "migrate_pages", &[Int, Int, Ptr, Ptr]),
-    sys(257, "openat", &[Fd, Path, Hex, Hex]).blocks(),
-    sys(258, "mkdirat", &[Fd, Path, Hex]),
+    sys(257, "openat", &[Fd, Path, OpenFlags, Mode]).blocks(),
+    sys(258, "mkdirat", &[Fd, Path, Mode]),
     sys(259, "mknodat", &[Fd, Path, Hex, Hex]),
     sys(260, "fchownat", &[Fd, Path, Int, Int, Hex]),
     sys(261, "futimesat", &[Fd, Path, Ptr]),
-    sys(262, "newfstatat", &[Fd, Path, Ptr, Hex]).writes(fixed(2, STAT)),
-    sys(263, "unlinkat", &[Fd, Path, Hex]),
+    sys(262, "newfstatat", &[Fd, Path, Ptr, AtFlags]).writes(fixed(2, STAT)),
+    sys(263, "unlinkat", &[Fd, Path, AtFlags]),
     sys(264, "renameat", &[Fd, Path, Fd, Path]),
     sys(265, "linkat", &[Fd, Path, Fd, Path, Hex]),
     sys(266, "symlinkat", &[Path, Fd, Path]),
     sys(267, "readlinkat", &[Fd, Path, Ptr, Int]).writes(BufResult { arg: 2 }),
-    sys(268, "fchmodat", &[Fd, Path, Hex]),
-    sys(269, "faccessat", &[Fd, Path, Hex]),
+    sys(268, "fchmodat", &[Fd, Path, Mode]),
+    sys(269, "faccessat", &[Fd, Path, AccessMode]),
     sys(270, "pselect6", &[Int, Ptr, Ptr, Ptr, Ptr, Ptr])
         .writes(Custom(o::select))
         .blocks(),
@@ -557,7 +557,7 @@ const ROWS: &[SyscallSpec] = &[
     sys(320, "kexec_file_load", &[Fd, Fd, Int, Ptr, Hex]),
     // BPF programs (socket filters, maps shared with the kernel) escape recording.
     sys(321, "bpf", &[Int, Ptr, Int]).refuse(ENOSYS),
-    sys(322, "execveat", &[Fd, Path, Ptr, Ptr, Hex]).special(Special::Execve),
+    sys(322, "execveat", &[Fd, Path, Argv, Ptr, AtFlags]).special(Special::Execve),
     // Page faults handled by another thread: not replayable yet.
     sys(323, "userfaultfd", &[Hex]).refuse(ENOSYS),
     sys(324, "membarrier", &[Int, Hex, Int]),
@@ -567,10 +567,10 @@ const ROWS: &[SyscallSpec] = &[
         .emits(Emit::InKernel { fd: 2 }),
     sys(327, "preadv2", &[Fd, Ptr, Int, Int, Int, Hex]).writes(IovResult { iov: 1, cnt: 2 }),
     sys(328, "pwritev2", &[Fd, Ptr, Int, Int, Int, Hex]).emits(WRITE_IOV),
-    sys(329, "pkey_mprotect", &[Ptr, Int, Hex, Int]).execute(),
+    sys(329, "pkey_mprotect", &[Ptr, Int, Prot, Int]).execute(),
     sys(330, "pkey_alloc", &[Hex, Hex]).execute(),
     sys(331, "pkey_free", &[Int]).execute(),
-    sys(332, "statx", &[Fd, Path, Hex, Hex, Ptr]).writes(fixed(4, STATX)),
+    sys(332, "statx", &[Fd, Path, AtFlags, Hex, Ptr]).writes(fixed(4, STATX)),
     sys(333, "io_pgetevents", &[Hex, Int, Int, Ptr, Ptr, Ptr]).unsupported(),
     // The kernel writes the rseq area on preemption: glibc falls back without it.
     sys(334, "rseq", &[Ptr, Int, Hex, Hex]).refuse(ENOSYS),
@@ -591,7 +591,7 @@ const ROWS: &[SyscallSpec] = &[
     sys(436, "close_range", &[Fd, Fd, Hex]),
     sys(437, "openat2", &[Fd, Path, Ptr, Int]).blocks(),
     sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),
-    sys(439, "faccessat2", &[Fd, Path, Hex, Hex]),
+    sys(439, "faccessat2", &[Fd, Path, AccessMode, AtFlags]),
     sys(440, "process_madvise", &[Fd, Ptr, Int, Int, Hex]),
     sys(441, "epoll_pwait2", &[Fd, Ptr, Int, Ptr, Ptr, Int])
         .writes(Custom(o::epoll_wait))

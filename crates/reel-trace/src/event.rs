@@ -66,6 +66,22 @@ pub struct SyscallEvent {
     /// [`emitted_hash`] of the bytes it sent, which replay checks before it
     /// echoes them (or instead of sending them).
     pub emitted: Option<u64>,
+    /// What the call's pointer arguments pointed to at entry, for display
+    /// (`reel dump`): paths, argv, socket addresses, the start of the bytes
+    /// a write sent. Replay does not use it.
+    pub arg_data: Vec<ArgData>,
+}
+
+/// Memory a syscall argument pointed to (see [`SyscallEvent::arg_data`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgData {
+    /// Index of the argument (0..6).
+    pub arg: u8,
+    /// One item for a string, a structure or sent bytes; one per entry for
+    /// an argv array.
+    pub items: Vec<Vec<u8>>,
+    /// Whether it was cut short (a longer string, more entries, more bytes).
+    pub truncated: bool,
 }
 
 /// The hash of emitted bytes stored in [`SyscallEvent::emitted`]: the first
@@ -89,6 +105,7 @@ impl SyscallEvent {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         }
     }
 }

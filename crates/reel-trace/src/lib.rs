@@ -14,6 +14,7 @@ mod chunk;
 mod error;
 pub mod event;
 mod fsutil;
+mod pool;
 mod position;
 mod reader;
 mod snapshot;

@@ -26,6 +26,9 @@ pub enum SnapshotKind {
     /// A hardlink to a system file that cannot change in place; `pack`
     /// replaces it with a copy.
     Hardlink,
+    /// A hardlink to the store's pool: a copy another recording made of
+    /// the same contents; `pack` replaces it with a private copy.
+    Pooled,
 }
 
 /// One line of `snapshots.jsonl`.
@@ -79,6 +82,8 @@ pub(crate) struct SnapshotStore {
     stored: HashSet<String>,
     tmp_counter: u64,
     buf: Vec<u8>,
+    /// The store's pool, when the trace is in a store.
+    pool: Option<PathBuf>,
 }
 
 impl SnapshotStore {
@@ -98,7 +103,46 @@ impl SnapshotStore {
             stored: HashSet::new(),
             tmp_counter: 0,
             buf: Vec::new(),
+            pool: None,
         })
+    }
+
+    /// Shares snapshots with the pool `pool` (see `pool.rs`).
+    pub(crate) fn set_pool(&mut self, pool: PathBuf) {
+        self.pool = Some(pool);
+    }
+
+    /// The pool, if any.
+    pub(crate) fn pool(&self) -> Option<&Path> {
+        self.pool.as_deref()
+    }
+
+    /// Links `id` from the pool when it is there (reading the file once to
+    /// hash it is much cheaper than storing it again). Like the other ways
+    /// of storing, gives the new file's path only when it was added.
+    #[allow(clippy::type_complexity)]
+    fn try_pool(
+        &mut self,
+        src: &File,
+        path: &Path,
+    ) -> Result<Option<(FileId, SnapshotKind, Option<PathBuf>)>, TraceError> {
+        let Some(pool) = self.pool.clone() else {
+            return Ok(None);
+        };
+        let mut reader = src.try_clone().at(path)?;
+        reader.seek(SeekFrom::Start(0)).at(path)?;
+        let id = self.hash(&mut reader, path)?;
+        let target = self.files.join(&id.0);
+        if self.stored.contains(&id.0) || target.exists() {
+            // The same contents under another name: already in the trace.
+            self.stored.insert(id.0.clone());
+            return Ok(Some((id, SnapshotKind::Pooled, None)));
+        }
+        if crate::pool::link_from(&pool, &id.0, &target) {
+            self.stored.insert(id.0.clone());
+            return Ok(Some((id, SnapshotKind::Pooled, Some(target))));
+        }
+        Ok(None)
     }
 
     fn tmp_path(&mut self) -> PathBuf {
@@ -141,6 +185,8 @@ impl SnapshotStore {
             r
         } else if let Some(r) = self.try_hardlink(&src, path, &meta, &source)? {
             r
+        } else if let Some(r) = self.try_pool(&src, path)? {
+            r
         } else {
             self.copy(&src, path)?
         };
@@ -160,9 +206,10 @@ impl SnapshotStore {
             self.index.write_all(&line).at(&self.index_path)?;
         }
         self.cache.insert(key, id.clone());
-        // Hardlinked contents are the system's, already durable: nothing to sync.
+        // Hardlinked contents are the system's, pooled ones another
+        // recording's, already durable: nothing to sync.
         let sync = match kind {
-            SnapshotKind::Hardlink => None,
+            SnapshotKind::Hardlink | SnapshotKind::Pooled => None,
             _ => new_file,
         };
         Ok((id, sync))

@@ -53,6 +53,11 @@ pub struct TraceInfo {
     pub argv: Vec<String>,
     /// Total size of the trace's files in bytes.
     pub size_bytes: u64,
+    /// Bytes only this trace holds: what `reel rm` frees.
+    pub own_bytes: u64,
+    /// Bytes shared with other traces (through the store's snapshot pool)
+    /// or with the system (hardlinked system files).
+    pub shared_bytes: u64,
     /// Whether the recording finished properly.
     pub complete: bool,
 }
@@ -375,6 +380,12 @@ impl TraceStore {
 
     /// Every trace in the store, oldest first.
     pub fn list(&self) -> Result<Vec<TraceInfo>, TraceError> {
+        let pool = crate::pool::inodes(&self.root.join(crate::pool::POOL_DIR));
+        if is_trace_dir(&self.root) {
+            // A trace given as the directory to list: list just it.
+            let header = loose_header(&self.root).unwrap_or_default();
+            return Ok(vec![trace_info(&self.root, &header, &pool)]);
+        }
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.root).at(&self.root)? {
             let entry = entry.at(&self.root)?;
@@ -386,7 +397,7 @@ impl TraceStore {
             let Some(header) = loose_header(&path) else {
                 continue;
             };
-            out.push(trace_info(&path, &header));
+            out.push(trace_info(&path, &header, &pool));
         }
         out.sort_by(|a, b| {
             a.start_time_ms
@@ -405,7 +416,10 @@ impl TraceStore {
             return Err(TraceError::NotATrace { path: real });
         }
         let latest = self.latest().and_then(|l| std::fs::canonicalize(l).ok());
+        let ids = snapshot_names(&real);
         std::fs::remove_dir_all(&real).at(&real)?;
+        // What only this trace used leaves the pool with it.
+        crate::pool::collect(&self.pool_dir(), Some(&ids));
         let link = self.root.join(LATEST);
         let dangling = std::fs::symlink_metadata(&link).is_ok() && !link.exists();
         if latest.as_deref() == Some(real.as_path()) || dangling {
@@ -419,14 +433,50 @@ impl TraceStore {
         Ok(())
     }
 
-    /// Makes the trace at `path` self-contained: see [`pack`].
+    /// Makes the trace at `path` self-contained: see [`pack`]. Pool files
+    /// that only this trace used are then dropped from the pool.
     pub fn pack(&self, path: &Path) -> Result<PackReport, TraceError> {
-        pack(path)
+        let report = pack(path)?;
+        crate::pool::collect(&self.pool_dir(), Some(&snapshot_names(path)));
+        Ok(report)
+    }
+
+    /// The store's snapshot pool directory (which may not exist yet).
+    pub fn pool_dir(&self) -> PathBuf {
+        self.root.join(crate::pool::POOL_DIR)
+    }
+
+    /// Whether a trace directory `dir` is directly inside this store, so
+    /// that it may share the store's snapshot pool.
+    pub fn contains(&self, dir: &Path) -> bool {
+        let (Ok(d), Ok(r)) = (
+            std::fs::canonicalize(dir),
+            std::fs::canonicalize(&self.root),
+        ) else {
+            return false;
+        };
+        d.parent() == Some(r.as_path())
     }
 }
 
+/// The names in a trace's `files/` directory.
+fn snapshot_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join(FILES_DIR))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Builds a `TraceInfo` from a trace's loose header.
-fn trace_info(path: &Path, header: &serde_json::Value) -> TraceInfo {
+fn trace_info(
+    path: &Path,
+    header: &serde_json::Value,
+    pool: &std::collections::HashMap<(u64, u64), u64>,
+) -> TraceInfo {
+    let (own_bytes, shared_bytes) = crate::pool::own_and_shared(path, pool);
     let argv = header
         .get("argv")
         .and_then(|a| a.as_array())
@@ -448,6 +498,8 @@ fn trace_info(path: &Path, header: &serde_json::Value) -> TraceInfo {
             .unwrap_or(0),
         argv,
         size_bytes: dir_size(path),
+        own_bytes,
+        shared_bytes,
         complete: path.join(SUMMARY_FILE).is_file()
             && chunk::has_end_marker(&path.join(EVENTS_FILE)),
     }
@@ -625,6 +677,7 @@ mod scan_processes_tests {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         })
     }
 

@@ -59,8 +59,9 @@ enum Job {
     },
     /// fsync both streams now.
     Sync,
-    /// fsync a file (a new snapshot) in the background.
-    SyncPath(PathBuf),
+    /// fsync a file (a new snapshot) in the background, then add it to the
+    /// store's pool (`pool/<id>`) if given: only durable contents are shared.
+    SyncPath(PathBuf, Option<(PathBuf, String)>),
 }
 
 impl Job {
@@ -408,6 +409,17 @@ impl TraceWriter {
         self.check(&mut st)
     }
 
+    /// Shares this trace's snapshots with the pool of the store at `root`
+    /// (call before the first snapshot): contents another recording in the
+    /// store copied are linked, not copied again, and new copies join the
+    /// pool. Only for traces inside that store: a link needs one filesystem,
+    /// and `rm` of the store's traces is what empties the pool.
+    pub fn share_snapshots(&mut self, root: &Path) -> Result<(), TraceError> {
+        let pool = crate::pool::open(root).at(root)?;
+        self.snapshots.set_pool(pool);
+        Ok(())
+    }
+
     /// Stores a snapshot of the file at `path` (which may be a `/proc` magic
     /// link such as `/proc/PID/fd/N` or `/proc/PID/exe`) in the trace's
     /// `files/` directory and returns its id. Identical contents are stored
@@ -418,8 +430,12 @@ impl TraceWriter {
         if let Some(p) = new_file {
             // Durability of the copy matters only for power loss; the writer
             // thread takes the fsync off the recorder's path.
+            let publish = self
+                .snapshots
+                .pool()
+                .map(|pool| (pool.to_path_buf(), id.0.clone()));
             let mut st = self.shared.lock();
-            st.push(Job::SyncPath(p));
+            st.push(Job::SyncPath(p, publish));
             self.shared.to_writer.notify_one();
         }
         Ok(id)
@@ -613,7 +629,12 @@ impl WriterThread {
                 self.dirty = true;
             }
             Job::Sync => self.sync()?,
-            Job::SyncPath(p) => File::open(&p).and_then(|f| f.sync_all()).at(&p)?,
+            Job::SyncPath(p, publish) => {
+                File::open(&p).and_then(|f| f.sync_all()).at(&p)?;
+                if let Some((pool, id)) = publish {
+                    crate::pool::publish(&pool, &id, &p);
+                }
+            }
         }
         Ok(())
     }

@@ -205,6 +205,7 @@ fn absurd_data_length_does_not_allocate() {
         mapped_file: None,
         checksum: None,
         emitted: None,
+        arg_data: Vec::new(),
     });
     let body = postcard::to_allocvec(&ev).unwrap();
     let mut payload = (body.len() as u32).to_le_bytes().to_vec();
@@ -241,6 +242,7 @@ fn absurd_data_length_does_not_allocate() {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         }),
         Event::Exec(ExecEvent {
             tid: 1,

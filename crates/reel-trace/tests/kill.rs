@@ -34,6 +34,7 @@ fn kill_child_entry() {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         });
         w.append(&ev, &data).unwrap();
         std::thread::sleep(Duration::from_millis(1));

@@ -246,6 +246,7 @@ fn compressible_data_is_small_on_disk() {
             mapped_file: None,
             checksum: None,
             emitted: None,
+            arg_data: Vec::new(),
         });
         w.append(&ev, &block).unwrap();
         input += block.len() as u64;
@@ -296,6 +297,7 @@ fn incompressible_data_round_trips() {
         mapped_file: None,
         checksum: None,
         emitted: None,
+        arg_data: Vec::new(),
     });
     w.append(&ev, &data).unwrap();
     w.finish(&Summary {

@@ -12,6 +12,7 @@ use reel_trace::{
 };
 use std::collections::{HashMap, HashSet};
 
+mod created;
 mod fastpath;
 mod guard;
 mod landmarks;
@@ -64,6 +65,9 @@ struct InSyscall {
     recorded: bool,
     /// For execve: the path and argv, read at entry.
     exec_args: Option<(String, Vec<String>)>,
+    /// The strings and structures its arguments point to, read at entry
+    /// (for `dump`; see `reel_syscalls::capture_args`).
+    arg_data: Vec<reel_trace::ArgData>,
 }
 
 struct Task {
@@ -133,6 +137,10 @@ struct Recorder {
     warned_ioctls: HashSet<u64>,
     /// Files mapped shared, already warned about.
     warned_shared: HashSet<String>,
+    /// Files (device, inode) the recorded tree created (see created.rs).
+    created_files: HashSet<(u64, u64)>,
+    /// Tasks in an open that will create its (missing) file.
+    creating: HashSet<Tid>,
     /// Per process (or sharing group): which task may run user code (see
     /// schedule.rs).
     runners: HashMap<Tid, schedule::Runner>,
@@ -199,6 +207,8 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         warned: HashSet::new(),
         warned_ioctls: HashSet::new(),
         warned_shared: HashSet::new(),
+        created_files: HashSet::new(),
+        creating: HashSet::new(),
         runners: HashMap::new(),
         sharing: HashSet::new(),
         anon_sharers: HashSet::new(),

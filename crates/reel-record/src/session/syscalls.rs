@@ -3,6 +3,10 @@
 //! the tracee) and the event that records them.
 
 use super::*;
+use reel_trace::ArgData;
+
+/// How many bytes of what a write sends are kept in its event, for `dump -s`.
+const EMITTED_PREFIX: usize = 128;
 
 impl Recorder {
     pub(super) fn on_syscall_entry(&mut self, mut st: Stopped) -> Result<()> {
@@ -87,6 +91,15 @@ impl Recorder {
             self.append(&Event::Syscall(ev), &[])?;
             return self.resume(st, Resume::Cont, None);
         }
+        let arg_data = match spec {
+            Some(spec) => self.capture_args(&st, spec, &args)?,
+            None => Vec::new(),
+        };
+        let path = arg_data
+            .iter()
+            .find(|d| d.arg <= 1)
+            .and_then(|d| d.items.first());
+        self.note_open_entry(tid, nr, &args, path.map(|p| p.as_slice()));
         if let Some(t) = self.task_info.get_mut(&tid) {
             t.syscall = Some(InSyscall {
                 nr,
@@ -95,6 +108,7 @@ impl Recorder {
                 spec,
                 recorded: false,
                 exec_args,
+                arg_data,
             });
         }
         // A yield the fast path asked for is taken here either way.
@@ -154,6 +168,7 @@ impl Recorder {
             return self.resume(st, Resume::Cont, None);
         }
         self.append_syscall(&st, &sc, result)?;
+        self.note_created_file(tid, sc.nr, &sc.args, result);
         let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
@@ -208,6 +223,7 @@ impl Recorder {
         let mut echo = None;
         let mut emitted = None;
         let mut mapped_file = None;
+        let mut arg_data = sc.arg_data.clone();
         if sc.nr == libc::SYS_ioctl as u64
             && result >= 0
             && !reel_syscalls::ioctl_is_described(sc.args[1])
@@ -245,8 +261,19 @@ impl Recorder {
                     // before echoing them.
                     let mem = self.mem(tid)?;
                     let view = |addr, len| mem.read(st, addr, len).ok();
-                    emitted = reel_syscalls::emitted_bytes(spec, &sc.args, result, &view)
-                        .map(|b| reel_trace::emitted_hash(&b));
+                    let bytes = reel_syscalls::emitted_bytes(spec, &sc.args, result, &view);
+                    emitted = bytes.as_deref().map(reel_trace::emitted_hash);
+                    if let (Some(b), Emit::Buf { buf: arg, .. } | Emit::Iov { iov: arg, .. }) =
+                        (&bytes, emit)
+                    {
+                        // The start of what it sent, for `dump -s`.
+                        let keep = b.len().min(EMITTED_PREFIX);
+                        arg_data.push(ArgData {
+                            arg: arg as u8,
+                            items: vec![b[..keep].to_vec()],
+                            truncated: keep < b.len(),
+                        });
+                    }
                 }
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
@@ -269,8 +296,29 @@ impl Recorder {
             mapped_file,
             checksum,
             emitted,
+            arg_data,
         };
         Ok((Event::Syscall(ev), data))
+    }
+
+    /// What the path, argv and sockaddr arguments of a call point to, read
+    /// at its entry stop (before the kernel or another thread changes it).
+    fn capture_args(
+        &mut self,
+        st: &Stopped,
+        spec: &'static reel_syscalls::SyscallSpec,
+        args: &[u64; 6],
+    ) -> Result<Vec<ArgData>> {
+        let mem = self.mem(st.tid())?;
+        let view = |addr, len| mem.read(st, addr, len).ok();
+        Ok(reel_syscalls::capture_args(spec, args, &view)
+            .into_iter()
+            .map(|c| ArgData {
+                arg: c.arg,
+                items: c.items,
+                truncated: c.truncated,
+            })
+            .collect())
     }
 
     /// Whether fd of task `tid` is the same open file as reel's stdout/stderr.
@@ -311,7 +359,11 @@ impl Recorder {
             return Ok(None);
         }
         let writable = args[2] as i32 & libc::PROT_WRITE != 0;
-        if flags & libc::MAP_SHARED != 0 && writable && self.warned_shared.insert(path.clone()) {
+        if flags & libc::MAP_SHARED != 0
+            && writable
+            && !self.created_by_tree(tid, fd)
+            && self.warned_shared.insert(path.clone())
+        {
             // The memory follows the file: what other processes write to it
             // reaches the program without a syscall reel could record. (A
             // read-only shared mapping is how many programs read data files;

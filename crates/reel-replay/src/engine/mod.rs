@@ -12,6 +12,9 @@ use std::collections::HashMap;
 pub struct ReplayOptions {
     /// Reproduce the program's writes to reel's stdout/stderr (autopilot).
     pub echo: bool,
+    /// Runs each reproduced write, when set: a progress display on the same
+    /// terminal hides itself meanwhile, so the program's output stays whole.
+    pub around_echo: Option<fn(&mut dyn FnMut())>,
 }
 
 /// How a replay ended.

@@ -190,7 +190,7 @@ impl Engine {
         let Some(bytes) = bytes else {
             return Ok(());
         };
-        let res = match target {
+        let write = || match target {
             Echo::Stdout => {
                 let mut o = std::io::stdout().lock();
                 o.write_all(bytes).and_then(|_| o.flush())
@@ -199,6 +199,14 @@ impl Engine {
                 let mut o = std::io::stderr().lock();
                 o.write_all(bytes).and_then(|_| o.flush())
             }
+        };
+        let res = match self.opts.around_echo {
+            Some(around) => {
+                let mut res = Ok(());
+                around(&mut || res = write());
+                res
+            }
+            None => write(),
         };
         res.map_err(ReplayError::Output)
     }

@@ -62,6 +62,7 @@ pub fn event(i: u64, big: bool) -> (Event, Vec<u8>) {
                 mapped_file: None,
                 checksum: None,
                 emitted: None,
+                arg_data: Vec::new(),
             });
             (ev, data)
         }
