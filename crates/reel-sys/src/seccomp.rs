@@ -45,6 +45,28 @@ pub fn filter() -> Vec<libc::sock_filter> {
     ]
 }
 
+/// A filter that traps the syscalls made from addresses in `[lo, hi)` (the
+/// code of one static binary: valgrind's tool) and lets every other run
+/// untraced. Both bounds must lie below 4 GiB, where such a binary is linked.
+pub fn trace_range(lo: u64, hi: u64) -> Option<Vec<libc::sock_filter>> {
+    if hi > u64::from(u32::MAX) || lo >= hi {
+        return None;
+    }
+    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    Some(vec![
+        /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
+        /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        /* 3 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
+        /* 4 */ ins(JEQ_K, 0, 4, 0),
+        /* 5 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
+        /* 6 */ ins(JGE_K, 0, 2, lo as u32),
+        /* 7 */ ins(JGE_K, 1, 0, hi as u32),
+        /* 8 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 9 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ])
+}
+
 /// Installs `prog` on the calling thread. Meant for the forked child before
 /// execve: it allocates nothing.
 ///
