@@ -34,9 +34,11 @@ const VALGRIND_OWN: &[i64] = &[
 ];
 
 /// Recorded calls valgrind may answer itself (limits it adjusts, the
-/// program's own path, calls on mappings it placed elsewhere): skipped when
-/// the guest's next call is a different one.
+/// program's own path) or that the program does not make under a tool that
+/// replaces malloc (glibc's malloc seeds itself with getrandom): skipped
+/// when the guest's next call is a different one.
 const VALGRIND_MAYBE: &[i64] = &[
+    libc::SYS_getrandom,
     libc::SYS_set_tid_address,
     libc::SYS_set_robust_list,
     libc::SYS_prlimit64,
@@ -255,7 +257,11 @@ impl<'a> Session<'a> {
             }
             return self.cont(st, None);
         }
-        let idx = self.align(nr, &args)?;
+        let Some(idx) = self.align(nr, &args)? else {
+            // The program has made its exit_group, which valgrind emulates;
+            // what it does for the guest while it shuts down is its own.
+            return self.cont(st, None);
+        };
         let rec = &self.plan.events[idx];
         let Event::Syscall(ev) = &rec.event else {
             unreachable!("align returns syscalls")
@@ -286,8 +292,9 @@ impl<'a> Session<'a> {
     }
 
     /// The recorded call that valgrind's call `nr` stands for: the next one,
-    /// past those valgrind answers itself.
-    fn align(&mut self, nr: u64, args: &[u64; 6]) -> Result<usize> {
+    /// past those valgrind answers itself; `None` once the program's exit
+    /// call is all that is left.
+    fn align(&mut self, nr: u64, args: &[u64; 6]) -> Result<Option<usize>> {
         let mut i = self.cursor;
         loop {
             let Some(r) = self.plan.events.get(i) else {
@@ -308,7 +315,7 @@ impl<'a> Session<'a> {
                 {
                     i += 1
                 }
-                Event::Syscall(s) if s.nr == nr => return Ok(i),
+                Event::Syscall(s) if s.nr == nr => return Ok(Some(i)),
                 Event::Syscall(s) => {
                     return Err(VgError::Divergence {
                         event: r.number,
@@ -320,6 +327,7 @@ impl<'a> Session<'a> {
                         ),
                     })
                 }
+                Event::Exit { .. } if self.exited_before(i) => return Ok(None),
                 Event::Exit { tid, kind } => {
                     return Err(VgError::Divergence {
                         event: r.number,
@@ -334,6 +342,19 @@ impl<'a> Session<'a> {
                 _ => i += 1,
             }
         }
+    }
+
+    /// Whether the last call recorded before event index `i` is the
+    /// program's exit.
+    fn exited_before(&self, i: usize) -> bool {
+        self.plan.events[..i]
+            .iter()
+            .rev()
+            .find_map(|r| match &r.event {
+                Event::Syscall(s) => Some(s.nr),
+                _ => None,
+            })
+            .is_some_and(|nr| nr as i64 == libc::SYS_exit_group || nr as i64 == libc::SYS_exit)
     }
 
     /// The number and every non-address argument must be the recorded ones.
