@@ -102,12 +102,16 @@ pub fn replay(dir: &Path, opts: &Options) -> Result<Outcome> {
         .iter()
         .map(|e| cstr(e.as_bytes()))
         .collect::<Result<Vec<_>>>()?;
-    let filter = reel_sys::seccomp::trace_range(vg.text.0, vg.text.1).ok_or_else(|| {
-        VgError::Valgrind(format!(
-            "{}: its tool binary is not linked below 4 GiB as reel expects",
-            vg.version
-        ))
-    })?;
+    // valgrind keeps its own descriptors at the top of the limit, above the
+    // snapshots handed to it (from top - 64 down).
+    let own_fds = top.saturating_sub(32) as u32;
+    let filter =
+        reel_sys::seccomp::trace_range(vg.text.0, vg.text.1, own_fds).ok_or_else(|| {
+            VgError::Valgrind(format!(
+                "{}: its tool binary is not linked below 4 GiB as reel expects",
+                vg.version
+            ))
+        })?;
     let mut tasks = reel_sys::TaskSet::new();
     let path = cstr(vg.launcher.as_os_str().as_bytes())?;
     let pid = reel_sys::launch::launch(&path, &argv, &envp, &filter, &inherit, &mut tasks)?;
