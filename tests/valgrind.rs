@@ -285,6 +285,16 @@ fn bad_input_gets_one_line() {
     one_line(&out, "valgrind is not installed");
     let out = replay_vg(&sb, &trace, "bogus", &[]);
     one_line(&out, "unknown valgrind tool \"bogus\"");
+    // An option valgrind refuses: its own message, then one line of reel's.
+    let out = replay_vg(&sb, &trace, "none", &["--no-such-option"]);
+    assert_eq!(out.status, 125, "{}", out.describe());
+    let lines = reel_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    assert!(
+        lines[0].contains("before the program made its first call"),
+        "{}",
+        out.describe()
+    );
     // A valgrind reel does not know.
     let fake = sb.path().join("old-valgrind");
     std::fs::write(&fake, "#!/bin/sh\necho valgrind-2.4.1\n").unwrap();

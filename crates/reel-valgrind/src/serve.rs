@@ -76,6 +76,8 @@ pub(crate) struct Session<'a> {
     vg_fds: HashSet<i32>,
     /// The descriptor number at which each snapshot was handed to valgrind.
     pub(crate) prepared: HashMap<FileId, i32>,
+    /// Whether the program has made a call yet (valgrind got that far).
+    started: bool,
 }
 
 impl<'a> Session<'a> {
@@ -97,6 +99,7 @@ impl<'a> Session<'a> {
             real_fds: HashSet::new(),
             vg_fds: HashSet::new(),
             prepared,
+            started: false,
         }
     }
 
@@ -168,6 +171,11 @@ impl<'a> Session<'a> {
 
     /// valgrind exited: every recorded call must have been met.
     fn finish(&mut self, status: i32) -> Result<Outcome> {
+        if !self.started {
+            return Err(VgError::Valgrind(format!(
+                "valgrind exited with status {status} before the program made its first call (its own message is above)"
+            )));
+        }
         for r in &self.plan.events[self.cursor.min(self.plan.events.len())..] {
             if let Event::Syscall(s) = &r.event {
                 if !listed(VALGRIND_OWN, s.nr) && !listed(VALGRIND_MAYBE, s.nr) {
@@ -204,6 +212,7 @@ impl<'a> Session<'a> {
         if !guest {
             return self.cont(st, None);
         }
+        self.started = true;
         self.serve(st, nr, args)
     }
 
