@@ -257,6 +257,57 @@ fn threads_and_process_trees_are_refused_naming_the_event() {
 }
 
 #[test]
+fn a_call_that_differs_from_the_recording_is_a_divergence() {
+    if !have_valgrind() {
+        return;
+    }
+    let sb = Sandbox::new("vg-diverge");
+    let prog = program("served", &sb);
+    let trace = sb.path().join("t-served");
+    record(&sb, &trace, &[&prog]);
+    // The recording now says the program asked for 4 random bytes, not 8.
+    let edited = sb.path().join("t-edited");
+    let mut number = 0;
+    edit::rewrite_trace(&trace, &edited, |r| {
+        if let reel_trace::Event::Syscall(s) = &mut r.event {
+            if s.nr == SYS_GETRANDOM && s.args[1] == 8 && number == 0 {
+                s.args[1] = 4;
+                number = r.number;
+            }
+        }
+    });
+    assert_ne!(number, 0, "no getrandom in the trace");
+    let out = replay_vg(&sb, &edited, "none", &[]);
+    assert_eq!(out.status, 125, "{}", out.describe());
+    let lines = reel_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    assert!(
+        lines[0].starts_with(&format!(
+            "reel: replay under valgrind diverged at event {number} "
+        )) && lines[0].contains("argument 2 differs"),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    // -p names a process the trace does not run first.
+    let out = run(
+        sb.reel()
+            .args(["replay", "--valgrind", "-p", "1"])
+            .arg(&trace),
+        None,
+    );
+    assert_eq!(out.status, 125, "{}", out.describe());
+    assert!(
+        out.stderr_str().contains("only the first process"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// getrandom's x86-64 syscall number.
+const SYS_GETRANDOM: u64 = 318;
+
+#[test]
 fn bad_input_gets_one_line() {
     if !have_valgrind() {
         return;
