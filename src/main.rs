@@ -98,9 +98,15 @@ enum Command {
             conflicts_with = "goto"
         )]
         onfork: Option<i32>,
+        /// Run the program under the installed valgrind with this tool
+        /// (default memcheck); the arguments after `--` go to valgrind.
+        #[arg(long = "valgrind", value_name = "TOOL", num_args = 0..=1, require_equals = true,
+              default_missing_value = "memcheck", conflicts_with_all = ["autopilot", "server", "goto", "onfork"])]
+        valgrind: Option<String>,
         /// The trace directory or name (default: the latest recording).
         trace: Option<String>,
-        /// Arguments for gdb, after reel's own connection commands.
+        /// Arguments for gdb, after reel's own connection commands (with
+        /// --valgrind: valgrind's options).
         #[arg(last = true, value_name = "GDB_ARGS")]
         gdb_args: Vec<OsString>,
     },
@@ -206,6 +212,20 @@ fn main() -> ExitCode {
             goto,
             onprocess,
             onfork,
+            valgrind: Some(tool),
+            trace,
+            gdb_args,
+        } => {
+            let _ = (autopilot, server, goto, onfork);
+            cmd_replay_valgrind(tool, onprocess, trace, gdb_args)
+        }
+        Command::Replay {
+            autopilot,
+            server,
+            goto,
+            onprocess,
+            onfork,
+            valgrind: None,
             trace,
             gdb_args,
         } => cmd_replay(
@@ -426,6 +446,28 @@ fn cmd_replay(autopilot: bool, trace: Option<String>, debug: debug::DebugOptions
             dir.display()
         ),
     }
+}
+
+/// `replay --valgrind`: the program runs under valgrind; its status is
+/// valgrind's (the program's, unless a tool option says otherwise).
+fn cmd_replay_valgrind(
+    tool: String,
+    pid: Option<i32>,
+    trace: Option<String>,
+    args: Vec<OsString>,
+) -> Result<i32> {
+    let store = reel_trace::TraceStore::open_default().context("opening the trace directory")?;
+    let dir = store.resolve(trace.as_deref())?;
+    let opts = reel_valgrind::Options {
+        tool,
+        valgrind_args: args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        pid,
+    };
+    let outcome = reel_valgrind::replay(&dir, &opts)?;
+    Ok(outcome.status)
 }
 
 /// glibc picks code paths from CPUID, which cannot be trapped here: replay on

@@ -19,6 +19,7 @@ mod error;
 pub mod fs;
 pub mod inject;
 pub mod landmark;
+pub mod launch;
 pub mod mem;
 pub mod pause;
 pub mod proc;

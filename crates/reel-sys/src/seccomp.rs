@@ -51,6 +51,42 @@ pub fn filter() -> Vec<libc::sock_filter> {
     ]
 }
 
+/// A filter that traps the syscalls made from addresses in `[lo, hi)` (the
+/// code of one static binary: valgrind's tool) and lets every other run
+/// untraced. Both bounds must lie below 4 GiB, where such a binary is linked.
+/// Also untraced, from anywhere: `rt_sigprocmask` and `read`/`write` on a
+/// descriptor at or above `own_fds` (valgrind's own signal masking and
+/// scheduler pipe, which it makes around every blocking guest call).
+pub fn trace_range(lo: u64, hi: u64, own_fds: u32) -> Option<Vec<libc::sock_filter>> {
+    if hi > u64::from(u32::MAX) || lo >= hi {
+        return None;
+    }
+    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const OFF_NR: u32 = 0;
+    const OFF_ARG0_LO: u32 = 16;
+    const OFF_ARG0_HI: u32 = 20;
+    Some(vec![
+        /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
+        /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        /* 3 */ ins(LD_W_ABS, 0, 0, OFF_NR),
+        /* 4 */ ins(JEQ_K, 12, 0, libc::SYS_rt_sigprocmask as u32),
+        /* 5 */ ins(JEQ_K, 1, 0, libc::SYS_read as u32),
+        /* 6 */ ins(JEQ_K, 0, 4, libc::SYS_write as u32),
+        /* 7 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_HI),
+        /* 8 */ ins(JEQ_K, 0, 2, 0),
+        /* 9 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_LO),
+        /* 10 */ ins(JGE_K, 6, 0, own_fds),
+        /* 11 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
+        /* 12 */ ins(JEQ_K, 0, 4, 0),
+        /* 13 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
+        /* 14 */ ins(JGE_K, 0, 2, lo as u32),
+        /* 15 */ ins(JGE_K, 1, 0, hi as u32),
+        /* 16 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 17 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ])
+}
+
 /// Installs `prog` on the calling thread. Meant for the forked child before
 /// execve: it allocates nothing.
 ///

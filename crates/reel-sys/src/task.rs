@@ -76,6 +76,13 @@ impl Running {
     pub fn tid(&self) -> i32 {
         self.tid.as_raw()
     }
+
+    /// A task just seized and continued by the crate's own launcher.
+    pub(crate) fn seized(tid: i32) -> Running {
+        Running {
+            tid: Pid::from_raw(tid),
+        }
+    }
 }
 
 fn ptrace_err(op: &'static str, tid: Pid) -> impl FnOnce(Errno) -> SysError {
