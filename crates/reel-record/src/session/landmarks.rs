@@ -21,6 +21,14 @@ impl Recorder {
                 tid,
                 what: "no memory handle for its process".into(),
             })?;
+        // Before stepping: how long the thread may have run since its event.
+        let cpu_ns = match (
+            reel_sys::proc::process_cpu_ns(pid),
+            self.task_info.get(&tid),
+        ) {
+            (Some(now), Some(t)) => now.saturating_sub(t.cpu_at_event),
+            _ => u64::MAX,
+        };
         let is_async = |sig, code| !reel_syscalls::is_fault_signal(sig, code);
         let placed = reel_sys::landmark::place(st, &mut self.tasks, mem, None, &is_async)?;
         for s in placed.arrived {
@@ -34,6 +42,7 @@ impl Recorder {
                 vector_hash: state.vector_hash,
                 memory_digest: state.memory_digest,
                 words: state.words,
+                cpu_ns,
             },
         ))
     }
