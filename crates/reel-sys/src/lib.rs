@@ -19,6 +19,7 @@ mod error;
 pub mod fs;
 pub mod inject;
 pub mod landmark;
+mod longwatch;
 pub mod mem;
 pub mod pause;
 pub mod proc;
