@@ -11,6 +11,9 @@
 //! - `spin_wait_is_preempted`: a thread spinning on a flag another thread
 //!   sets is preempted while recording (at a landmark), and the replay
 //!   completes with the recorded output.
+//! - `landmark_that_never_matches_is_a_divergence`: the same spinner with
+//!   its landmark edited so that no pass can match: the search gives up
+//!   after a bounded number of passes and reports the divergence.
 
 mod common;
 
@@ -158,6 +161,59 @@ fn spin_wait_is_preempted() {
     assert_eq!(rep.stdout_str(), "flag seen\n", "{}", rep.describe());
     assert!(
         !rep.stderr_str().contains("may diverge"),
+        "{}",
+        rep.describe()
+    );
+}
+
+/// `threads/spin_flag` with the landmark of its first preemption edited
+/// (r15 changed) so that no pass can match: the spinning thread would pass
+/// the landmark's instruction for ever, since the thread that ends its loop
+/// never runs during the search. The search gives up after more passes than
+/// the recorded thread could have made in its CPU time and reports the
+/// divergence at that event (the test's own timeout is only a safety net).
+#[test]
+fn landmark_that_never_matches_is_a_divergence() {
+    use common::edit::{records, rewrite_trace};
+    use reel_trace::Event;
+    let sb = Sandbox::new("threads-landmark-never");
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/threads/spin_flag.c");
+    let bin = compile_c(&src, sb.path());
+    let trace = sb.path().join("trace");
+    let rec = sb.record(&trace, false, &[bin.to_string_lossy().into_owned()], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let preempted = records(&trace)
+        .iter()
+        .find(|r| {
+            matches!(
+                &r.event,
+                Event::Preempted {
+                    landmark: Some(_),
+                    ..
+                }
+            )
+        })
+        .map(|r| r.number)
+        .expect("a preemption at a landmark");
+    let edited = sb.path().join("edited");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == preempted {
+            if let Event::Preempted {
+                landmark: Some(lm), ..
+            } = &mut r.event
+            {
+                lm.regs[0] ^= 1 << 44;
+            }
+        }
+    });
+    let rep = sb.replay(&edited);
+    assert_eq!(rep.status, 125, "{}", rep.describe());
+    let err = rep.stderr_str();
+    assert!(
+        err.contains(&format!("diverged at event {preempted} "))
+            && err.contains("passes through the landmark's instruction without a match")
+            && err.contains("r15"),
         "{}",
         rep.describe()
     );

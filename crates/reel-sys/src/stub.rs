@@ -35,6 +35,9 @@ pub struct Stub {
     pub patch: [u8; PATCH_LEN],
     /// rip after the stub's `int3` (a candidate).
     pub trap_end: u64,
+    /// rip after the `int3` reached when the pass counter reaches the
+    /// limit given to [`build`] (never, without one).
+    pub limit_end: u64,
     /// Where a rejected candidate resumes: the displaced instruction.
     pub resume: u64,
 }
@@ -126,8 +129,15 @@ impl Asm {
 /// watched `words`, whose instructions `span` (decoded at their address,
 /// see [`crate::landmark::patch_span`]) the jump replaces, for a stub page
 /// at `base`. None when the page or the displaced instructions' operands
-/// are out of `rel32` reach.
-pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]) -> Option<Stub> {
+/// are out of `rel32` reach. With a `limit`, the pass that brings the
+/// counter to it traps at [`Stub::limit_end`] instead.
+pub fn build(
+    base: u64,
+    span: &[Instruction],
+    regs: &[u64],
+    words: &[(u64, u64)],
+    limit: Option<u64>,
+) -> Option<Stub> {
     let rip = *regs.get(RIP)?;
     let span_len: usize = span.iter().map(|i| i.len()).sum();
     if regs.len() < 27 || span.first()?.ip() != rip || span_len < PATCH_LEN {
@@ -146,6 +156,13 @@ pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]
     a.movabs_load_rax(PASSES);
     a.bytes(&[0x48, 0xff, 0xc0]); // inc rax
     a.movabs_store_rax(PASSES);
+    let mut to_limit = None;
+    if let Some(limit) = limit {
+        a.cmp_reg(0, limit);
+        a.bytes(&[0x0f, 0x83]); // jae rel32
+        to_limit = Some(a.code.len());
+        a.bytes(&[0; 4]);
+    }
     // Flags: ax = (lahf byte << 8) | OF.
     let fl = regs[EFLAGS];
     let ah = (fl & 0xd5) | 0x02;
@@ -178,8 +195,12 @@ pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]
     }
     a.restore();
     let resume = a.here();
-    let block = InstructionBlock::new(span, resume);
-    let moved = BlockEncoder::encode(64, block, BlockEncoderOptions::NONE).ok()?;
+    let moved = BlockEncoder::encode(
+        64,
+        InstructionBlock::new(span, resume),
+        BlockEncoderOptions::NONE,
+    )
+    .ok()?;
     a.bytes(&moved.code_buffer);
     let back = rip + span_len as u64;
     a.bytes(&[0xe9]);
@@ -188,6 +209,14 @@ pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]
         return None;
     }
     a.bytes(&d);
+    let over = a.here();
+    if let Some(off) = to_limit {
+        let rel = over.wrapping_sub(base + off as u64 + 4) as i64 as i32;
+        a.code[off..off + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+    a.restore();
+    a.bytes(&[0xcc]);
+    let limit_end = a.here();
     if a.code.len() > DATA || DATA + a.data.len() > STUB_LEN as usize {
         return None;
     }
@@ -205,6 +234,7 @@ pub fn build(base: u64, span: &[Instruction], regs: &[u64], words: &[(u64, u64)]
         code,
         patch,
         trap_end,
+        limit_end,
         resume,
     })
 }

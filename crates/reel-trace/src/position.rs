@@ -27,9 +27,29 @@ pub struct Landmark {
     /// pass through `rip` to the next at record time: where a loop keeps its
     /// progress when its registers repeat. A cheap first filter for replay.
     pub words: Vec<(u64, u64)>,
+    /// CPU time (ns) the thread's process used from the thread's previous
+    /// event to the landmark: an upper bound of how long the thread ran to
+    /// reach it, which bounds the replay's search ([`Landmark::pass_limit`]).
+    /// `u64::MAX` when unknown.
+    pub cpu_ns: u64,
 }
 
+/// Most passes through one instruction per nanosecond of CPU time: a pass
+/// takes a branch, and no core takes more than a few per cycle.
+pub const PASSES_PER_NS: u64 = 16;
+
 impl Landmark {
+    /// How many passes through the landmark's instruction the replay may
+    /// see before it knows the thread has diverged: more than the recorded
+    /// thread could have made in its CPU time (None when that is unknown).
+    pub fn pass_limit(&self) -> Option<u64> {
+        (self.cpu_ns != u64::MAX).then(|| {
+            self.cpu_ns
+                .saturating_mul(PASSES_PER_NS)
+                .saturating_add(1 << 20)
+        })
+    }
+
     /// The instruction pointer of the landmark.
     pub fn rip(&self) -> u64 {
         self.regs.get(16).copied().unwrap_or(0)

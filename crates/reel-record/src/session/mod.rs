@@ -87,6 +87,9 @@ struct Task {
     landmark: Option<Landmark>,
     /// Traps at patched `pause` instructions since the task's last event.
     pause_hits: u64,
+    /// CPU time of its process at the task's last event (0 before any):
+    /// bounds how long it ran to a landmark (`Landmark::cpu_ns`).
+    cpu_at_event: u64,
     /// A vfork child still running in this parent's memory.
     vfork_parent: Option<Tid>,
     /// A call that returned a restart code, and its event, not written yet:
@@ -108,6 +111,7 @@ impl Task {
             interrupted: false,
             landmark: None,
             pause_hits: 0,
+            cpu_at_event: 0,
             vfork_parent: None,
             restartable: None,
             filters: Vec::new(),
@@ -327,6 +331,7 @@ impl Recorder {
         // Yield points are counted from the thread's previous event.
         if let Some(t) = self.task_info.get_mut(&event.tid()) {
             t.pause_hits = 0;
+            t.cpu_at_event = reel_sys::proc::process_cpu_ns(t.pid).unwrap_or(t.cpu_at_event);
         }
         Ok(self.writer.append(event, data)?)
     }

@@ -113,11 +113,26 @@ impl Engine {
                         Some((_, s)) => regs.ip() == s.trap_end,
                         None => regs.ip() == filter.rip + 1,
                     };
-                    if !candidate {
+                    let over = filter
+                        .stub
+                        .as_ref()
+                        .is_some_and(|(_, s)| regs.ip() == s.limit_end)
+                        || (filter.stub.is_none()
+                            && candidate
+                            && lm.pass_limit().is_some_and(|l| hits + 1 >= l));
+                    if !candidate && !over {
                         return self.search_failed(tid, next, &filter, expected, &last_miss);
                     }
                     regs.set_ip(filter.rip);
                     next.set_regs(&regs)?;
+                    if over {
+                        // (A pass at the limit that matches is still the landmark.)
+                        if let Some(miss) = self.matches(&next, lm, stack_end)? {
+                            last_miss = format!("the last pass differed in {miss}");
+                            return self
+                                .search_exhausted(tid, next, &filter, lm, expected, &last_miss);
+                        }
+                    }
                     hits += 1;
                     self.stats.candidates += 1;
                     match self.matches(&next, lm, stack_end)? {
@@ -192,6 +207,33 @@ impl Engine {
         let actual = format!(
             "{} before the landmark matched ({last_miss})",
             self.describe_stop(&st)
+        );
+        let st = self.remove(st, filter)?;
+        self.park(tid, st)?;
+        Err(self.diverged(tid, expected, actual))
+    }
+
+    /// The thread passed the landmark's instruction more often than it
+    /// could have in the recording (a loop that diverged and would spin for
+    /// ever): remove the filter, park it there, report the divergence.
+    fn search_exhausted(
+        &mut self,
+        tid: Tid,
+        st: Stopped,
+        filter: &Filter,
+        lm: &Landmark,
+        expected: String,
+        last_miss: &str,
+    ) -> Result<()> {
+        let limit = lm.pass_limit().unwrap_or(0);
+        let closest = if last_miss.starts_with("the ") {
+            last_miss.to_string()
+        } else {
+            "none had the recorded registers and watched words".to_string()
+        };
+        let actual = format!(
+            "{limit} passes through the landmark's instruction without a match, more than the recorded thread could make in its {:.3} s of CPU time ({closest})",
+            lm.cpu_ns as f64 / 1e9
         );
         let st = self.remove(st, filter)?;
         self.park(tid, st)?;
@@ -312,8 +354,9 @@ impl Engine {
                 .iter()
                 .map(|m| (m.start, m.end))
                 .collect();
-            let built = stub::place_near(rip, &maps)
-                .and_then(|base| stub::build(base, &span, &lm.regs, &lm.words).map(|s| (base, s)));
+            let built = stub::place_near(rip, &maps).and_then(|base| {
+                stub::build(base, &span, &lm.regs, &lm.words, lm.pass_limit()).map(|s| (base, s))
+            });
             if let Some((base, s)) = built {
                 let (back, got) = reel_sys::inject::syscall(
                     st,
