@@ -111,7 +111,18 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
             Event::Preempted { .. } | Event::Yield { .. } | Event::Patch { .. } | Event::SyscallEntry { .. } => {
                 return Err(unsupported(n, "a thread switch: threads do not run under valgrind yet"))
             }
-            Event::Syscall(_) | Event::Exit { .. } => {}
+            Event::Filtered { nr, .. } => {
+                return Err(unsupported(
+                    n,
+                    format!(
+                        "the program's own seccomp filter answered {}: such filters do not run under valgrind",
+                        reel_syscalls::name(*nr)
+                    ),
+                ))
+            }
+            // The fast path's trampolines are not used under valgrind: the
+            // calls they made are ordinary recorded calls.
+            Event::Syscall(_) | Event::Exit { .. } | Event::FastSite(_) => {}
         }
     }
     // The executable: the file mapped from the exec'd path.
