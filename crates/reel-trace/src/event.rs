@@ -343,7 +343,7 @@ pub enum Event {
     /// reel redirected a syscall site of the process of `tid` into a
     /// trampoline of the in-process fast path (after the site's call, whose
     /// event precedes this one). Replay makes the same change at the same
-    /// event, with the trampoline's replay variant.
+    /// event.
     FastSite(FastSiteEvent),
     /// A syscall that the program's own seccomp filter answered (reel runs
     /// such filters itself, see `reel_syscalls::filter`): it was not made,
@@ -375,7 +375,8 @@ pub struct FastSiteEvent {
     pub page: Option<u64>,
     /// Where the trampoline goes.
     pub stub: u64,
-    /// Its bytes as replay writes them (each call then stops in it).
+    /// Its bytes (the same at record and replay: at replay it answers
+    /// calls from the records the replayer hands out).
     pub code: Vec<u8>,
     /// First byte of the site's range replaced by the jump.
     pub addr: u64,
