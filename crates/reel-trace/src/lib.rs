@@ -33,7 +33,7 @@ pub use writer::{Summary, TraceWriter};
 
 /// Major format version. A reader accepts only traces with this major version:
 /// it changes whenever an older reader could misread a newer trace.
-pub const FORMAT_MAJOR: u32 = 2;
+pub const FORMAT_MAJOR: u32 = 3;
 
 /// Minor format version: bumped for additions a reader of the same major
 /// version may safely ignore (new optional header fields, new files).
