@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auxv;
 pub mod cpu;
 pub mod debugreg;
 pub mod digest;

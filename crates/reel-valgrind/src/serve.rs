@@ -115,7 +115,9 @@ impl<'a> Session<'a> {
                 StopReason::Exec { .. } => {
                     let mut st = st;
                     let mem = Memory::open(&st)?;
-                    hide_vdso(&mut st, &mem)?;
+                    // As when recording; valgrind hands the guest its own
+                    // auxv, so the guest then makes real (served) time calls.
+                    reel_sys::auxv::hide_vdso(&mut st, &mem)?;
                     self.mem = Some(mem);
                     self.cont(st, None)?;
                 }
@@ -418,32 +420,5 @@ impl<'a> Session<'a> {
                 }
             }
         }
-    }
-}
-
-const AT_NULL: u64 = 0;
-const AT_IGNORE: u64 = 1;
-const AT_SYSINFO_EHDR: u64 = 33;
-
-/// As when recording: the vDSO's entry in the new program's auxv becomes
-/// `AT_IGNORE`. valgrind hands the guest its own auxv, so the guest then makes
-/// real (served) time syscalls, as it did when recorded.
-fn hide_vdso(task: &mut Stopped, mem: &Memory) -> Result<()> {
-    let sp = task.regs()?.sp();
-    let argc = mem.read_u64(task, sp)?;
-    let mut at = sp + 8 + (argc + 1) * 8;
-    while mem.read_u64(task, at)? != 0 {
-        at += 8;
-    }
-    at += 8;
-    loop {
-        let key = mem.read_u64(task, at)?;
-        if key == AT_NULL {
-            return Ok(());
-        }
-        if key == AT_SYSINFO_EHDR {
-            mem.write(task, at, &AT_IGNORE.to_le_bytes())?;
-        }
-        at += 16;
     }
 }
