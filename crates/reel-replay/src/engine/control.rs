@@ -423,6 +423,19 @@ impl Engine {
         }
     }
 
+    /// Takes the stopped task `tid` out of the engine's hands (to run or
+    /// change it; it goes back with `park`).
+    pub(super) fn take_stopped(&mut self, tid: Tid) -> Result<Stopped> {
+        let event = self.event;
+        self.task(tid)?
+            .stopped
+            .take()
+            .ok_or(crate::ReplayError::Unsupported {
+                event,
+                what: format!("task {tid} is not stopped"),
+            })
+    }
+
     /// The stopped task `tid`, which must be in the engine's hands.
     pub(super) fn stopped(&mut self, tid: Tid) -> Result<&mut Stopped> {
         let event = self.event;

@@ -7,7 +7,7 @@
 //! reported) like any other.
 
 use super::{Engine, Next};
-use crate::{ReplayError, Result};
+use crate::Result;
 use reel_sys::syscallbuf as sb;
 use reel_sys::PAGE_SIZE;
 use reel_trace::{Event, FastSiteEvent, Record, Tid};
@@ -16,15 +16,7 @@ impl Engine {
     /// Makes the recorded fast-path patch of a syscall site.
     pub(super) fn on_fast_site(&mut self, ev: &FastSiteEvent) -> Result<()> {
         let tid = ev.tid;
-        let event = self.event;
-        let mut st = self
-            .task(tid)?
-            .stopped
-            .take()
-            .ok_or(ReplayError::Unsupported {
-                event,
-                what: format!("task {tid} to patch is not stopped"),
-            })?;
+        let mut st = self.take_stopped(tid)?;
         if let Some(page) = ev.page {
             let (back, got) = reel_sys::inject::syscall(
                 st,
@@ -157,15 +149,7 @@ impl Engine {
             ends.push(at);
         }
         {
-            let event = self.event;
-            let mut st = self
-                .task(tid)?
-                .stopped
-                .take()
-                .ok_or(ReplayError::Unsupported {
-                    event,
-                    what: format!("task {tid} is not stopped"),
-                })?;
+            let mut st = self.take_stopped(tid)?;
             let mem = self.mem(tid)?;
             mem.write(&mut st, sb::HEADER + PAGE_SIZE, &area)?;
             let mut head = [0u8; 16];

@@ -1,7 +1,7 @@
 //! Signals at their recorded places, and the RDTSC/RDTSCP traps.
 
 use super::{Engine, Next};
-use crate::{ReplayError, Result};
+use crate::Result;
 use reel_sys::StopReason;
 use reel_trace::{SignalDelivery, SignalEvent, Tid, TscKind};
 
@@ -93,11 +93,7 @@ impl Engine {
     /// leaves the mask installed, to be restored after the handler, just as
     /// it did for the recorded call. Then give back the recorded registers.
     pub(super) fn wait_under_mask(&mut self, tid: Tid, mask: u64, size: u64) -> Result<()> {
-        let t = self.task(tid)?;
-        let st = t.stopped.take().ok_or(ReplayError::Unsupported {
-            event: self.event,
-            what: format!("task {tid} is not stopped"),
-        })?;
+        let st = self.take_stopped(tid)?;
         let saved = st.regs()?;
         let (mut st, result) = self.run_in_place(
             tid,

@@ -4,7 +4,7 @@
 //! the recorded trap.
 
 use super::{Engine, Next};
-use crate::{ReplayError, Result};
+use crate::Result;
 use reel_sys::{StopReason, Stopped};
 use reel_trace::Tid;
 
@@ -17,13 +17,8 @@ impl Engine {
         original: &[u8],
         patched: &[u8],
     ) -> Result<()> {
-        let event = self.event;
-        let t = self.task(tid)?;
-        let pid = t.pid;
-        let mut st = t.stopped.take().ok_or(ReplayError::Unsupported {
-            event,
-            what: format!("task {tid} to patch is not stopped"),
-        })?;
+        let pid = self.task(tid)?.pid;
+        let mut st = self.take_stopped(tid)?;
         let mem = self.mem(tid)?;
         let here = mem.read(&st, addr, original.len())?;
         if here != original {
