@@ -244,3 +244,27 @@ fn killed_recording_replays_its_prefix() {
         "the bursts were not buffered"
     );
 }
+
+/// A program that installs its own seccomp filter after a burst of
+/// buffered calls: reel runs that filter at each call's ptrace stop, so the
+/// process's fast path goes off for good and every later getppid gets the
+/// filter's EPERM, as natively (made in-process, it would succeed).
+#[test]
+fn a_program_seccomp_filter_turns_the_fast_path_off() {
+    let (sb, _trace, _evs) = record_and_replay("filter_after_burst", 100);
+    let bin = program(&sb, "filter_after_burst");
+    let native = run(&mut std::process::Command::new(&bin), None);
+    assert!(
+        native
+            .stdout_str()
+            .contains("after: 0 of 200 getppid succeeded; then -1 (EPERM)"),
+        "{}",
+        native.describe()
+    );
+    let rec = record(
+        &sb,
+        &sb.path().join("again"),
+        &[bin.to_string_lossy().into_owned()],
+    );
+    assert_eq!(rec.stdout_str(), native.stdout_str(), "{}", rec.describe());
+}

@@ -115,7 +115,7 @@ impl Recorder {
             .task_info
             .values()
             .any(|t| t.pid == pid && !t.held.is_empty());
-        if paused && !holding {
+        if paused && !holding && !self.has_program_filters(pid) {
             self.set_enabled(st, pid, true)?;
         }
         let mem = self.mem(tid)?;
@@ -186,7 +186,12 @@ impl Recorder {
             .task_info
             .get(&tid)
             .is_some_and(|t| t.vfork_parent.is_some());
-        if sb::buffered(nr).is_some() && !tried && !borrowed && !private.contains(&site) {
+        if sb::buffered(nr).is_some()
+            && !tried
+            && !borrowed
+            && !private.contains(&site)
+            && !self.has_program_filters(pid)
+        {
             let p = self.fast.procs.entry(pid).or_default();
             let n = p.seen.entry(site).or_default();
             *n += 1;
@@ -240,7 +245,7 @@ impl Recorder {
             self.mark_fd(&mut st, pid, fd, true)?;
         }
         if let (Some((site, want)), Some(call)) = (site, sb::buffered(nr)) {
-            if want == nr {
+            if want == nr && !self.has_program_filters(pid) {
                 st = self.patch_site(st, pid, site, call)?;
             }
         }
@@ -399,6 +404,23 @@ impl Recorder {
         self.mem(st.tid())?
             .write(st, sb::HEADER + sb::ENABLED, &u64::from(on).to_le_bytes())?;
         Ok(())
+    }
+
+    /// Whether a thread of process `pid` runs under a seccomp filter of the
+    /// program's own: reel runs those filters at the ptrace stop of each
+    /// call, so none of the process's calls may be made in-process.
+    fn has_program_filters(&self, pid: Tid) -> bool {
+        self.task_info
+            .values()
+            .any(|t| t.pid == pid && !t.filters.is_empty())
+    }
+
+    /// The stopped task's process is about to get a seccomp filter of its
+    /// own: its fast path goes off for good (sites already patched stop at
+    /// their trampoline's traced `syscall`, where the filter then runs).
+    pub(super) fn fast_filtered(&mut self, st: &mut Stopped) -> Result<()> {
+        let pid = self.pid_for(st.tid());
+        self.set_enabled(st, pid, false)
     }
 
     /// A signal is held for the stopped task: its process's calls stop

@@ -36,7 +36,7 @@ impl Recorder {
     /// filters. Gives the stop back when the call goes on as usual.
     pub(super) fn program_seccomp(
         &mut self,
-        st: Stopped,
+        mut st: Stopped,
         nr: u64,
         args: &[u64; 6],
         site: SyscallSite,
@@ -96,6 +96,7 @@ impl Recorder {
         };
         let result = match request {
             Request::Install(prog, tsync) => {
+                self.fast_filtered(&mut st)?;
                 let prog = Rc::new(prog);
                 let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
                 for (&other, t) in self.task_info.iter_mut() {
