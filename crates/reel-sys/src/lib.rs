@@ -21,7 +21,6 @@ pub mod fs;
 pub mod inject;
 pub mod landmark;
 pub mod launch;
-mod longwatch;
 pub mod mem;
 pub mod pause;
 pub mod proc;
