@@ -585,6 +585,7 @@ print('handler ran while computing:', got, n > 0)
 "#;
 
     #[test]
+    #[ignore = "flaky: the SIGALRM can land in a loop of Python's interpreter whose progress is only in memory with a period too long to watch (README limitations); the replay then runs to the pass bound (minutes). Run with --ignored"]
     fn python_busy_loop_handler() {
         let py = python3();
         check_and_report("python-busy", &argv(&[&py, "-c", PY_BUSY]), &spec(0));
