@@ -20,13 +20,7 @@ pub fn syscall(
 ) -> Result<(Stopped, i64)> {
     let tid = task.tid();
     let mut task = task;
-    let saved = task.regs()?;
-    let mut r = saved;
-    r.set_ip(PRIVATE_PAGE);
-    r.set_syscall_nr(u64::MAX);
-    r.raw_mut().rax = nr;
-    r.set_args(args);
-    task.set_regs(&r)?;
+    let saved = aim_at_private_syscall(&mut task, nr, args)?;
     let reason = task.reason();
     let running = task.resume(Resume::Cont, None)?;
     tasks.insert(running);
@@ -223,6 +217,20 @@ pub fn clone_thread(
     spawn_like(task, tasks, "clone", libc::SYS_clone as u64, args)
 }
 
+/// Points the stopped task at reel's `syscall` instruction in its private
+/// page, set up to make syscall `nr` with `args`; returns the registers it
+/// had, to restore afterwards.
+fn aim_at_private_syscall(task: &mut Stopped, nr: u64, args: [u64; 6]) -> Result<Regs> {
+    let saved = task.regs()?;
+    let mut r = saved;
+    r.set_ip(PRIVATE_PAGE);
+    r.set_syscall_nr(u64::MAX);
+    r.raw_mut().rax = nr;
+    r.set_args(args);
+    task.set_regs(&r)?;
+    Ok(saved)
+}
+
 /// [`fork`] and [`clone_thread`]: syscall `nr` with `args`, which creates
 /// one task.
 fn spawn_like(
@@ -234,13 +242,7 @@ fn spawn_like(
 ) -> Result<(Stopped, Stopped)> {
     let tid = task.tid();
     let mut task = task;
-    let saved = task.regs()?;
-    let mut r = saved;
-    r.set_ip(PRIVATE_PAGE);
-    r.set_syscall_nr(u64::MAX);
-    r.raw_mut().rax = nr;
-    r.set_args(args);
-    task.set_regs(&r)?;
+    let saved = aim_at_private_syscall(&mut task, nr, args)?;
     let reason = task.reason();
     tasks.insert(task.resume(Resume::Cont, None)?);
     let fail = |what: String| SysError::Inject {
