@@ -58,25 +58,7 @@ pub fn launch(
             Errno::last(),
         ));
     }
-    // SAFETY: plain ptrace request on our stopped child.
-    let r = unsafe {
-        libc::ptrace(
-            libc::PTRACE_SEIZE,
-            pid,
-            0,
-            crate::spawn::ptrace_options() as libc::c_long,
-        )
-    };
-    if r < 0 {
-        let e = Errno::last();
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        return Err(SysError::Ptrace {
-            op: "SEIZE",
-            tid: pid,
-            source: e,
-        });
-    }
-    unsafe { libc::kill(pid, libc::SIGCONT) };
+    crate::spawn::seize_stopped_child(pid)?;
     tasks.insert(Running::seized(pid));
     Ok(pid)
 }

@@ -53,6 +53,25 @@ const RSEQ_FLAG_UNREGISTER: i32 = 1;
 /// The bytes of the private code page: `syscall; int3`.
 pub(crate) const PRIVATE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
 
+/// Seizes our own child `pid`, stopped by itself before its exec, with
+/// reel's ptrace options, and lets it continue (now traced); a child that
+/// cannot be seized is killed.
+pub(crate) fn seize_stopped_child(pid: i32) -> Result<()> {
+    // SAFETY: plain ptrace request on our stopped child.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, ptrace_options() as libc::c_long) };
+    if r < 0 {
+        let e = Errno::last();
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        return Err(SysError::Ptrace {
+            op: "SEIZE",
+            tid: pid,
+            source: e,
+        });
+    }
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    Ok(())
+}
+
 /// ptrace options used for every tracee.
 pub fn ptrace_options() -> libc::c_int {
     libc::PTRACE_O_TRACESYSGOOD
@@ -124,18 +143,7 @@ pub fn spawn(plan: &ChildPlan, cpu: Option<u32>, tasks: &mut TaskSet) -> Result<
             Errno::last(),
         ));
     }
-    // SAFETY: plain ptrace request on our stopped child.
-    let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, ptrace_options() as libc::c_long) };
-    if r < 0 {
-        let e = Errno::last();
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        return Err(SysError::Ptrace {
-            op: "SEIZE",
-            tid: pid,
-            source: e,
-        });
-    }
-    unsafe { libc::kill(pid, libc::SIGCONT) };
+    seize_stopped_child(pid)?;
     let resume = match plan {
         ChildPlan::Record { .. } => Resume::Cont,
         ChildPlan::Replay => Resume::Sysemu,
