@@ -751,7 +751,9 @@ mod landmarks {
     /// reaches its recorded landmark in replay: the thread gets to its
     /// next syscall first, and the replay reports the divergence with the
     /// event, the task and what differed, instead of delivering the signal
-    /// elsewhere.
+    /// elsewhere. Which ending comes first depends on the machine's speed:
+    /// the loop may reach its syscall, or the pass bound (the recorded
+    /// thread's CPU time) may run out first; both are the same divergence.
     #[test]
     fn a_landmark_never_reached_is_a_divergence() {
         let sb = Sandbox::new("landmarks-diverge");
@@ -784,7 +786,8 @@ mod landmarks {
         assert!(
             err.contains("replay diverged at event")
                 && err.contains("landmark")
-                && err.contains("before the landmark matched"),
+                && (err.contains("before the landmark matched")
+                    || err.contains("without a match, more than the recorded thread could make")),
             "{}",
             rep.describe()
         );
