@@ -453,6 +453,9 @@ impl Recorder {
         if let std::collections::hash_map::Entry::Vacant(e) = self.memories.entry(pid) {
             e.insert(Memory::open(&st)?);
         }
+        if !matches!(st.reason(), StopReason::GroupStop(_)) {
+            self.interrupt_consumed(tid);
+        }
         let mut st = st;
         self.fast_drain(&mut st)?;
         match st.reason() {

@@ -333,6 +333,24 @@ impl Recorder {
         Ok(())
     }
 
+    /// `tid` reached a stop other than an interrupt's: the kernel clears a
+    /// pending PTRACE_INTERRUPT at any trap, so a preemption or signal
+    /// interruption asked of it is gone and must be asked again once it
+    /// runs. Left marked as pending, it would never be sent again, and a
+    /// thread that then spins without syscalls would hold its token (and
+    /// the recording) for ever.
+    pub(super) fn interrupt_consumed(&mut self, tid: Tid) {
+        let key = self.runner_key(tid);
+        if let Some(r) = self.runners.get_mut(&key) {
+            if r.holder.is_some_and(|(h, _)| h == tid) {
+                r.preempting = false;
+            }
+        }
+        if let Some(t) = self.task_info.get_mut(&tid) {
+            t.interrupted = false;
+        }
+    }
+
     /// A PTRACE_INTERRUPT stop of a thread reel preempted: record it, queue
     /// it, run the next. Returns the stop back when it was not a preemption.
     pub(super) fn on_preempted(&mut self, st: Stopped) -> Result<Option<Stopped>> {
