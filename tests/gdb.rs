@@ -28,8 +28,10 @@ fn every_program_has_a_test() {
             "fork",
             "forklong",
             "long",
+            "sharedlong",
             "threadlong",
             "threads",
+            "threadstate",
         ],
     );
 }
@@ -63,6 +65,16 @@ mod programs {
     #[test]
     fn threadlong() {
         super::run_program("gdb/threadlong");
+    }
+
+    #[test]
+    fn sharedlong() {
+        super::run_program("gdb/sharedlong");
+    }
+
+    #[test]
+    fn threadstate() {
+        super::run_program("gdb/threadstate");
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl ReplayTarget {
                 self.focus = Some(tid);
                 MultiThreadStopReason::SignalWithThread {
                     tid: gdb_tid(tid)?,
-                    signal: Signal(signo as u8),
+                    signal: crate::signals::to_gdb(signo),
                 }
             }
             Stop::Event { .. } => sigtrap(self.shown_tid()?)?,
@@ -594,6 +594,11 @@ impl MonitorCmd for ReplayTarget {
                     m.rss,
                     m.pss,
                     m.private_dirty
+                );
+                outputln!(
+                    out,
+                    "Checkpoint shared memory copied: {} KiB",
+                    self.timeline.checkpoint_shared_bytes().div_ceil(1024)
                 );
                 let r = self.timeline.last_rerun();
                 outputln!(

@@ -276,6 +276,11 @@ impl Timeline {
         sum
     }
 
+    /// The bytes of shared memory the checkpoints hold copies of.
+    pub fn checkpoint_shared_bytes(&self) -> u64 {
+        self.checkpoints.iter().map(Checkpoint::shared_bytes).sum()
+    }
+
     /// The events of the checkpoints kept.
     pub fn checkpoint_events(&self) -> Vec<u64> {
         self.checkpoints.iter().map(|c| c.event()).collect()
