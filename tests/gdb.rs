@@ -113,6 +113,84 @@ mod forward {
         assert_eq!(replay.status, 0, "{}", replay.describe());
     }
 
+    /// gdb's value and watchpoint lines.
+    fn seen(out: &Output) -> Vec<String> {
+        out.stdout_str()
+            .lines()
+            .filter(|l| {
+                ["$", "Value", "Old value", "New value"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn conditions_watch_kinds_and_stepping_equal_native() {
+        // A read watch traps writes too on x86 (reel must not report
+        // those: gdb does not natively), finish's returned value, next,
+        // step and until land where a native session does.
+        let cmds = |first: &'static str| {
+            vec![
+                "break add if x == 4",
+                first,
+                "print x",
+                "delete",
+                "rwatch total",
+                "continue",
+                "print x",
+                "continue",
+                "print x",
+                "delete",
+                "awatch total",
+                "continue",
+                "print x",
+                "continue",
+                "print x",
+                "delete",
+                "break add",
+                "continue",
+                "finish",
+                "next",
+                "step",
+                "until",
+                "print x",
+            ]
+        };
+        let r = record("counter");
+        let native = native_gdb(&r.bin, &cmds("run"));
+        let replay = replay_gdb(&r, &[], &cmds("continue"));
+        let want = seen(&native);
+        assert_eq!(want.len(), 12, "native gdb:\n{}", native.describe());
+        assert_eq!(seen(&replay), want, "replay:\n{}", replay.describe());
+    }
+
+    #[test]
+    fn thread_n_switches_threads() {
+        let r = record("threads");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "thread 1",
+                "print $_thread",
+                "thread 2",
+                "print id",
+                "print $_thread",
+            ],
+        );
+        assert_has(&out, "[Switching to thread 1 (Thread 1.");
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 1", "$2 = 0", "$3 = 2"],
+            "{}",
+            out.describe()
+        );
+    }
+
     #[test]
     fn watchpoint_fires_for_emulated_read() {
         let r = record("counter");
