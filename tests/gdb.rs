@@ -167,6 +167,30 @@ mod forward {
     }
 
     #[test]
+    fn stepi_at_a_signal_enters_its_handler() {
+        let r = record("threadstate");
+        let cmds = |first: &'static str| {
+            vec![
+                first,
+                "stepi",
+                "bt 1",
+                "stepi",
+                "print $pc == (long)handler",
+                "continue",
+            ]
+        };
+        let out = replay_gdb(&r, &[], &cmds("continue"));
+        let native = native_gdb(&r.bin, &cmds("run"));
+        assert_has(&native, "#0  handler (sig=10)");
+        assert_has(&out, "received signal SIGUSR1");
+        assert_has(&out, "#0  handler (sig=10)");
+        // One instruction into the handler, as natively.
+        assert_eq!(values(&out), values(&native), "{}", out.describe());
+        assert_has(&out, "on_alt 1 owner_dead 1");
+        assert!(!out.stderr_str().contains("diverged"), "{}", out.describe());
+    }
+
+    #[test]
     fn thread_n_switches_threads() {
         let r = record("threads");
         let out = replay_gdb(
