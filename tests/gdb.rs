@@ -8,7 +8,8 @@
 //!   restarts; gdb/MI; writes refused.
 //! - going backwards: `tests/gdb_reverse.rs`.
 //! - `divergence::*`: a replay that diverges says so and ends the history.
-//! - `bad_input::*`: a bad event number, a port in use, gdb missing.
+//! - `bad_input::*`: a bad event number, a port in use, gdb missing, bad
+//!   monitor commands; reel exits with gdb's status.
 
 mod common;
 
@@ -655,6 +656,39 @@ mod bad_input {
             None,
         );
         assert_one_line(&out, &format!("cannot listen on port {port}"));
+    }
+
+    #[test]
+    fn bad_monitor_commands_say_so_in_one_line() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "monitor goto 0",
+                "monitor goto abc",
+                "monitor restart 3",
+                "monitor frob",
+                "monitor when",
+            ],
+        );
+        for needle in [
+            "reel: bad event number \"0\"",
+            "reel: bad event number \"abc\"",
+            "reel: no checkpoint \"3\"",
+            "reel: unknown monitor command \"frob\"",
+            // Nothing moved.
+            "Current event: 1\n",
+        ] {
+            assert_has(&out, needle);
+        }
+    }
+
+    #[test]
+    fn reel_exits_with_gdbs_status() {
+        let r = record("counter");
+        let out = replay_gdb(&r, &[], &["quit 3"]);
+        assert_eq!(out.status, 3, "{}", out.describe());
     }
 
     #[test]
