@@ -8,7 +8,8 @@
 //!   restarts; gdb/MI; writes refused.
 //! - going backwards: `tests/gdb_reverse.rs`.
 //! - `divergence::*`: a replay that diverges says so and ends the history.
-//! - `bad_input::*`: a bad event number, a port in use, gdb missing.
+//! - `bad_input::*`: a bad event number, a port in use, gdb missing, bad
+//!   monitor commands; reel exits with gdb's status.
 
 mod common;
 
@@ -28,8 +29,10 @@ fn every_program_has_a_test() {
             "fork",
             "forklong",
             "long",
+            "sharedlong",
             "threadlong",
             "threads",
+            "threadstate",
         ],
     );
 }
@@ -66,6 +69,16 @@ mod programs {
     }
 
     #[test]
+    fn sharedlong() {
+        super::run_program("gdb/sharedlong");
+    }
+
+    #[test]
+    fn threadstate() {
+        super::run_program("gdb/threadstate");
+    }
+
+    #[test]
     fn execchild() {
         super::run_program("gdb/execchild");
     }
@@ -99,6 +112,108 @@ mod forward {
         assert_eq!(want.len(), 8, "native gdb:\n{}", native.describe());
         assert_eq!(values(&replay), want, "replay:\n{}", replay.describe());
         assert_eq!(replay.status, 0, "{}", replay.describe());
+    }
+
+    /// gdb's value and watchpoint lines.
+    fn seen(out: &Output) -> Vec<String> {
+        out.stdout_str()
+            .lines()
+            .filter(|l| {
+                ["$", "Value", "Old value", "New value"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn conditions_watch_kinds_and_stepping_equal_native() {
+        // A read watch traps writes too on x86 (reel must not report
+        // those: gdb does not natively), finish's returned value, next,
+        // step and until land where a native session does.
+        let cmds = |first: &'static str| {
+            vec![
+                "break add if x == 4",
+                first,
+                "print x",
+                "delete",
+                "rwatch total",
+                "continue",
+                "print x",
+                "continue",
+                "print x",
+                "delete",
+                "awatch total",
+                "continue",
+                "print x",
+                "continue",
+                "print x",
+                "delete",
+                "break add",
+                "continue",
+                "finish",
+                "next",
+                "step",
+                "until",
+                "print x",
+            ]
+        };
+        let r = record("counter");
+        let native = native_gdb(&r.bin, &cmds("run"));
+        let replay = replay_gdb(&r, &[], &cmds("continue"));
+        let want = seen(&native);
+        assert_eq!(want.len(), 12, "native gdb:\n{}", native.describe());
+        assert_eq!(seen(&replay), want, "replay:\n{}", replay.describe());
+    }
+
+    #[test]
+    fn stepi_at_a_signal_enters_its_handler() {
+        let r = record("threadstate");
+        let cmds = |first: &'static str| {
+            vec![
+                first,
+                "stepi",
+                "bt 1",
+                "stepi",
+                "print $pc == (long)handler",
+                "continue",
+            ]
+        };
+        let out = replay_gdb(&r, &[], &cmds("continue"));
+        let native = native_gdb(&r.bin, &cmds("run"));
+        assert_has(&native, "#0  handler (sig=10)");
+        assert_has(&out, "received signal SIGUSR1");
+        assert_has(&out, "#0  handler (sig=10)");
+        // One instruction into the handler, as natively.
+        assert_eq!(values(&out), values(&native), "{}", out.describe());
+        assert_has(&out, "on_alt 1 owner_dead 1");
+        assert!(!out.stderr_str().contains("diverged"), "{}", out.describe());
+    }
+
+    #[test]
+    fn thread_n_switches_threads() {
+        let r = record("threads");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break work",
+                "continue",
+                "thread 1",
+                "print $_thread",
+                "thread 2",
+                "print id",
+                "print $_thread",
+            ],
+        );
+        assert_has(&out, "[Switching to thread 1 (Thread 1.");
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 1", "$2 = 0", "$3 = 2"],
+            "{}",
+            out.describe()
+        );
     }
 
     #[test]
@@ -541,6 +656,39 @@ mod bad_input {
             None,
         );
         assert_one_line(&out, &format!("cannot listen on port {port}"));
+    }
+
+    #[test]
+    fn bad_monitor_commands_say_so_in_one_line() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "monitor goto 0",
+                "monitor goto abc",
+                "monitor restart 3",
+                "monitor frob",
+                "monitor when",
+            ],
+        );
+        for needle in [
+            "reel: bad event number \"0\"",
+            "reel: bad event number \"abc\"",
+            "reel: no checkpoint \"3\"",
+            "reel: unknown monitor command \"frob\"",
+            // Nothing moved.
+            "Current event: 1\n",
+        ] {
+            assert_has(&out, needle);
+        }
+    }
+
+    #[test]
+    fn reel_exits_with_gdbs_status() {
+        let r = record("counter");
+        let out = replay_gdb(&r, &[], &["quit 3"]);
+        assert_eq!(out.status, 3, "{}", out.describe());
     }
 
     #[test]

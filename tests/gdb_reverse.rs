@@ -2,7 +2,8 @@
 //! the previous hit, also across threads, across a fork and from the end
 //! of the trace, from checkpoints (window by window, of threads and of
 //! process trees); watchpoints in reverse; reverse-step/finish;
-//! reverse-stepi undoes stepi. (Forwards: `tests/gdb.rs`.)
+//! reverse-next over calls; reverse-stepi undoes 1000 stepi. (Forwards:
+//! `tests/gdb.rs`.)
 
 mod common;
 
@@ -366,6 +367,34 @@ mod reverse {
     }
 
     #[test]
+    fn reverse_next_steps_back_over_calls() {
+        let r = record("counter");
+        let out = replay_gdb(
+            &r,
+            &[],
+            &[
+                "break counter.c:21",
+                "continue",
+                "delete",
+                "print (int)buf[0]",
+                // Back over read(), whose emulated call filled buf.
+                "reverse-next",
+                "print (int)buf[0]",
+                "next",
+                "print (int)buf[0]",
+            ],
+        );
+        // The program's path starts with '/'.
+        assert_eq!(
+            values(&out),
+            vec!["$1 = 47", "$2 = 0", "$3 = 47"],
+            "{}",
+            out.describe()
+        );
+        assert_has(&out, "\n20\t");
+    }
+
+    #[test]
     fn reverse_continue_across_a_fork() {
         let r = record("fork");
         let out = replay_gdb(
@@ -393,7 +422,7 @@ mod reverse {
 
     #[test]
     fn reverse_stepi_undoes_stepi() {
-        const N: usize = 100;
+        const N: usize = 1000;
         let r = record("counter");
         let state = "printf \"STATE %lx %lx %lx %lx %lx\\n\", $pc, $sp, $rax, $rdi, $eflags";
         let mut cmds = vec!["break add", "continue", "delete"];

@@ -10,6 +10,7 @@ mod arch;
 mod conn;
 mod files;
 mod regs;
+mod signals;
 mod target;
 mod tls;
 

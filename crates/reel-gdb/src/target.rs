@@ -120,6 +120,7 @@ impl ReplayTarget {
         if self.broken.is_some() {
             return Some(self.end_stop());
         }
+        let mut read_values = self.read_watch_values();
         loop {
             let chunked = self.action == Action::Continue;
             let c = Constraints {
@@ -147,10 +148,68 @@ impl ReplayTarget {
                 }
                 continue;
             }
+            let stop = match self.write_to_read_watch(&stop, &mut read_values) {
+                Some(_) if self.action == Action::Continue => continue,
+                Some(tid) => Stop::Stepped { tid },
+                None => stop,
+            };
             if let Some(r) = self.translate(&stop) {
                 return Some(r);
             }
         }
+    }
+
+    /// The values of the read watches (by address), as the shown task
+    /// sees them.
+    fn read_watch_values(&mut self) -> Vec<(u64, Vec<u8>)> {
+        let Some(tid) = self.shown_tid() else {
+            return Vec::new();
+        };
+        let reads: Vec<(u64, u64)> = self
+            .timeline
+            .points_mut()
+            .watches
+            .iter()
+            .filter(|w| w.2 == WatchKind::Read)
+            .map(|w| (w.0, w.1))
+            .collect();
+        reads
+            .into_iter()
+            .map(|(a, l)| {
+                (
+                    a,
+                    self.engine()
+                        .read_memory(tid, a, l as usize)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// The task of a forward `stop` at a read watch whose value changed
+    /// since `values` (updated): x86 has no read-only watchpoints, so the
+    /// debug register also traps writes, and a changed value means the
+    /// access was a write, which gdb's `rwatch` must not see (gdb itself
+    /// reasons so when it emulates one with an access watchpoint).
+    fn write_to_read_watch(&mut self, stop: &Stop, values: &mut [(u64, Vec<u8>)]) -> Option<Tid> {
+        let Stop::Watch {
+            tid,
+            addr,
+            kind: WatchKind::Read,
+        } = *stop
+        else {
+            return None;
+        };
+        if !matches!(self.action, Action::Continue | Action::Step(_)) {
+            return None;
+        }
+        let slot = values.iter_mut().find(|v| v.0 == addr)?;
+        let now = self.engine().read_memory(tid, addr, slot.1.len()).ok()?;
+        if now == slot.1 {
+            return None;
+        }
+        slot.1 = now;
+        Some(tid)
     }
 
     /// The stop gdb sees after its interrupt (^C).
@@ -200,7 +259,7 @@ impl ReplayTarget {
                 self.focus = Some(tid);
                 MultiThreadStopReason::SignalWithThread {
                     tid: gdb_tid(tid)?,
-                    signal: Signal(signo as u8),
+                    signal: crate::signals::to_gdb(signo),
                 }
             }
             Stop::Event { .. } => sigtrap(self.shown_tid()?)?,
@@ -594,6 +653,11 @@ impl MonitorCmd for ReplayTarget {
                     m.rss,
                     m.pss,
                     m.private_dirty
+                );
+                outputln!(
+                    out,
+                    "Checkpoint shared memory copied: {} KiB",
+                    self.timeline.checkpoint_shared_bytes().div_ceil(1024)
                 );
                 let r = self.timeline.last_rerun();
                 outputln!(

@@ -276,6 +276,11 @@ impl Timeline {
         sum
     }
 
+    /// The bytes of shared memory the checkpoints hold copies of.
+    pub fn checkpoint_shared_bytes(&self) -> u64 {
+        self.checkpoints.iter().map(Checkpoint::shared_bytes).sum()
+    }
+
     /// The events of the checkpoints kept.
     pub fn checkpoint_events(&self) -> Vec<u64> {
         self.checkpoints.iter().map(|c| c.event()).collect()
@@ -315,12 +320,18 @@ impl Timeline {
         Ok(())
     }
 
-    /// Replays on to event `event`, taking checkpoints on the way.
+    /// Replays on to event `event`, taking checkpoints on the way (those
+    /// [`worth_on_the_way`]).
     fn run_to(&mut self, event: u64, quiet: bool) -> Result<()> {
         loop {
-            self.maybe_checkpoint()?;
             let now = self.engine.event();
-            let next = (now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            if worth_on_the_way(now, event) {
+                self.maybe_checkpoint()?;
+            }
+            let mut next = (now / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            while next < event && !worth_on_the_way(next, event) {
+                next += CHECKPOINT_EVERY;
+            }
             let target = event.min(next.max(now + 1));
             let got = self.step_counted(&Constraints {
                 until_event: Some(target),
@@ -683,6 +694,19 @@ impl Timeline {
         self.seek_within(&here)?;
         Err(self.lost("the previous instruction".into()))
     }
+}
+
+/// Checkpoints kept close behind the end of a seek.
+const NEAR_CHECKPOINTS: u64 = MAX_CHECKPOINTS as u64 / 2;
+
+/// Whether a checkpoint at boundary `at` is worth taking on the way to
+/// event `target`: those close behind it (where the next moves back start)
+/// and, further back, one per power of two of the distance (thinning would
+/// keep hardly more), so that a long seek (`-g` to the middle of a long
+/// trace) does not fork at every boundary only to drop the copies.
+fn worth_on_the_way(at: u64, target: u64) -> bool {
+    let behind = target.saturating_sub(at) / CHECKPOINT_EVERY;
+    behind <= NEAR_CHECKPOINTS || behind.is_power_of_two()
 }
 
 /// Whether two register sets are the same program state: the trap and

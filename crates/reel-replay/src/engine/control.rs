@@ -532,7 +532,10 @@ impl Engine {
                 return Ok(Some(Pause::Watch(w.addr, w.kind)));
             }
         }
-        if drive == Drive::Step && code == libc::TRAP_TRACE {
+        // A step that delivers a signal stops at the handler's first
+        // instruction, not yet run, with the kernel's own notification.
+        const INTO_HANDLER: i32 = libc::SIGTRAP;
+        if drive == Drive::Step && (code == libc::TRAP_TRACE || code == INTO_HANDLER) {
             return Ok(Some(Pause::Stepped));
         }
         Ok(None)

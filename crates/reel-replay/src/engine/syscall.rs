@@ -94,6 +94,7 @@ impl Engine {
                 return self.run_exit_group(tid, st);
             }
             Some(Policy::Special(Special::Exit)) | Some(Policy::Special(Special::ExitGroup)) => {
+                st = self.release_robust_futexes(tid, st)?;
                 let t = self.task(tid)?;
                 t.exiting = true;
                 // Run the call for real from where the program made it.
