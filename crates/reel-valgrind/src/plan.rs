@@ -5,7 +5,7 @@
 
 use crate::error::{Result, VgError};
 use reel_trace::{Event, ExecEvent, FileId, Record, RegionSource, Tid, TraceReader};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// A trace, checked and indexed for a replay under valgrind.
@@ -27,6 +27,10 @@ pub struct Plan {
     pub snapshots: Vec<(FileId, PathBuf)>,
     /// The recorded thread id of the program.
     pub tid: Tid,
+    /// Every recorded thread of the program (its first thread included).
+    pub threads: HashSet<Tid>,
+    /// The program's exit_group (index into `events`), if recorded.
+    pub end: Option<usize>,
     /// Whether the recording ran to the program's end.
     pub complete: bool,
 }
@@ -39,7 +43,8 @@ fn unsupported(event: u64, what: impl Into<String>) -> VgError {
 }
 
 /// Reads the whole trace and refuses what cannot run under valgrind yet:
-/// more than one task, a second exec, signals, RDTSC, a 32-bit program.
+/// another process, a second exec, signals, preemptions at landmarks, a
+/// 32-bit program.
 /// `pid` picks the process (only the first one is supported).
 pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
     let complete = reader.is_complete();
@@ -72,14 +77,16 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
         }
     }
     let mut warned_tsc = false;
-    for r in &events[exec + 1..] {
+    let mut threads = HashSet::from([tid]);
+    let mut end = None;
+    for (i, r) in events.iter().enumerate().skip(exec + 1) {
         let n = r.number;
         match &r.event {
-            e if e.tid() != tid => {
+            e if !threads.contains(&e.tid()) => {
                 return Err(unsupported(
                     n,
                     format!(
-                        "task {} runs beside {tid}: threads and process trees do not run under valgrind yet",
+                        "task {} is another process: process trees do not run under valgrind yet",
                         e.tid()
                     ),
                 ))
@@ -108,8 +115,17 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
                     eprintln!("reel: warning: event {n}: the program reads the time-stamp counter; under valgrind it reads the real one, not the recorded value");
                 }
             }
-            Event::Preempted { .. } | Event::Yield { .. } | Event::Patch { .. } | Event::SyscallEntry { .. } => {
-                return Err(unsupported(n, "a thread switch: threads do not run under valgrind yet"))
+            Event::Preempted { tid, .. } => {
+                return Err(unsupported(
+                    n,
+                    format!("thread {tid} was preempted at a landmark: valgrind switches threads only at syscalls, so this schedule does not replay under valgrind"),
+                ))
+            }
+            Event::Yield { tid, .. } | Event::Patch { tid, .. } => {
+                return Err(unsupported(
+                    n,
+                    format!("thread {tid} switched at a spin-wait `pause`: valgrind switches threads only at syscalls, so this schedule does not replay under valgrind"),
+                ))
             }
             Event::Filtered { nr, .. } => {
                 return Err(unsupported(
@@ -120,9 +136,25 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
                     ),
                 ))
             }
+            Event::Syscall(s) if s.nr == SYS_CLONE && s.result > 0 => {
+                if s.args[0] & libc::CLONE_THREAD as u64 == 0 {
+                    return Err(unsupported(
+                        n,
+                        format!("clone makes process {}: process trees do not run under valgrind yet", s.result),
+                    ));
+                }
+                threads.insert(s.result as Tid);
+            }
+            Event::Syscall(s) if matches!(s.nr, SYS_FORK | SYS_VFORK) && s.result > 0 => {
+                return Err(unsupported(
+                    n,
+                    format!("{} makes process {}: process trees do not run under valgrind yet", reel_syscalls::name(s.nr), s.result),
+                ));
+            }
+            Event::Syscall(s) if s.nr == SYS_EXIT_GROUP && end.is_none() => end = Some(i),
             // The fast path's trampolines are not used under valgrind: the
             // calls they made are ordinary recorded calls.
-            Event::Syscall(_) | Event::Exit { .. } | Event::FastSite(_) => {}
+            Event::Syscall(_) | Event::Exit { .. } | Event::FastSite(_) | Event::SyscallEntry { .. } => {}
         }
     }
     // The executable: the file mapped from the exec'd path.
@@ -166,6 +198,8 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
         mapped_opens,
         snapshots,
         tid,
+        threads,
+        end,
         complete,
     })
 }
@@ -174,6 +208,10 @@ const SYS_OPEN: u64 = libc::SYS_open as u64;
 const SYS_OPENAT: u64 = libc::SYS_openat as u64;
 const SYS_CLOSE: u64 = libc::SYS_close as u64;
 const SYS_MMAP: u64 = libc::SYS_mmap as u64;
+const SYS_CLONE: u64 = libc::SYS_clone as u64;
+const SYS_FORK: u64 = libc::SYS_fork as u64;
+const SYS_VFORK: u64 = libc::SYS_vfork as u64;
+const SYS_EXIT_GROUP: u64 = libc::SYS_exit_group as u64;
 
 /// For each open whose descriptor is later mapped (before it is closed),
 /// the snapshot that mapping used.
