@@ -260,16 +260,43 @@ fn threads_run_in_the_recorded_order_under_memcheck() {
 }
 
 #[test]
+fn helgrind_reports_the_race_of_two_threads() {
+    if !have_valgrind() {
+        return;
+    }
+    let sb = Sandbox::new("vg-racy");
+    let prog = program("racy", &sb);
+    let trace = sb.path().join("t-racy");
+    let rec = record(&sb, &trace, &[&prog]);
+    let out = replay_vg(&sb, &trace, "helgrind", &[]);
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+    assert!(reel_lines(&out).is_empty(), "{}", out.describe());
+    let err = out.stderr_str();
+    assert!(err.contains("Possible data race"), "{}", out.describe());
+    assert!(err.contains("work (racy.c:"), "{}", out.describe());
+    assert!(err.contains("main (racy.c:"), "{}", out.describe());
+}
+
+#[test]
 fn threads_and_process_trees_are_refused_naming_the_event() {
     if !have_valgrind() {
         return;
     }
     let sb = Sandbox::new("vg-refused");
-    for name in ["race", "forks", "signal"] {
+    for (name, tool) in [
+        ("race", "drd"),
+        ("forks", "helgrind"),
+        ("signal", "helgrind"),
+    ] {
         let prog = program(name, &sb);
         let trace = sb.path().join(format!("t-{name}"));
         record(&sb, &trace, &[&prog]);
-        let out = replay_vg(&sb, &trace, "helgrind", &[]);
+        let out = replay_vg(&sb, &trace, tool, &[]);
         let lines = reel_lines(&out);
         assert_eq!(out.status, 125, "{}", out.describe());
         assert_eq!(lines.len(), 1, "{}", out.describe());
@@ -396,7 +423,7 @@ fn every_program_is_used() {
     case::assert_programs_listed(
         "valgrind",
         &[
-            "overrun", "compute", "served", "race", "forks", "signal", "turns",
+            "overrun", "compute", "served", "race", "forks", "signal", "turns", "racy",
         ],
     );
 }

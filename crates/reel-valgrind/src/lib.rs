@@ -108,7 +108,7 @@ pub fn replay(dir: &Path, opts: &Options) -> Result<Outcome> {
     // snapshots handed to it (from top - 64 down).
     let own_fds = top.saturating_sub(32) as u32;
     let threads = plan.threads.len() > 1;
-    if threads && matches!(opts.tool.as_str(), "helgrind" | "drd") {
+    if threads && opts.tool == "drd" {
         let first = plan.events.iter().find_map(|r| match &r.event {
             reel_trace::Event::Syscall(s) if s.nr == libc::SYS_clone as u64 && s.result > 0 => {
                 Some((r.number, s.result))
@@ -149,6 +149,7 @@ pub fn replay(dir: &Path, opts: &Options) -> Result<Outcome> {
     let pid = reel_sys::launch::launch(&path, &argv, &envp, &filter, &inherit, &mut tasks)?;
     drop(inherit);
     let mut session = serve::Session::new(&plan, &vg, tasks, pid, prepared, own_fds);
+    session.tool_yields = opts.tool == "helgrind";
     let out = session.run();
     drop(tmp);
     out

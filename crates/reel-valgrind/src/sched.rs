@@ -20,7 +20,7 @@
 
 use crate::serve::{listed, VALGRIND_OWN};
 use reel_trace::{Event, Record, Tid};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Which recorded events have been met, and where each thread stands.
 pub(crate) struct Schedule {
@@ -31,6 +31,10 @@ pub(crate) struct Schedule {
     low: usize,
     /// The first event after the exec.
     start: usize,
+    /// Recorded results of calls a thread has yet to make (see
+    /// `Session::tool_yield`): they wait for the call, not the call for
+    /// other threads.
+    deferred: HashSet<usize>,
 }
 
 /// Whether replay under valgrind waits for event `r` to be met in order:
@@ -51,6 +55,7 @@ impl Schedule {
             cursor: HashMap::new(),
             low: start,
             start,
+            deferred: HashSet::new(),
         }
     }
 
@@ -71,14 +76,28 @@ impl Schedule {
     /// that is not met yet: what `tid`'s event `upto` must wait for.
     pub(crate) fn blocker(&mut self, events: &[Record], tid: Tid, upto: usize) -> Option<usize> {
         let from = self.head(events)?;
-        (from..upto.min(events.len()))
-            .find(|&k| !self.done[k] && awaited(&events[k]) && events[k].event.tid() != tid)
+        (from..upto.min(events.len())).find(|&k| {
+            !self.done[k]
+                && awaited(&events[k])
+                && events[k].event.tid() != tid
+                && !self.deferred.contains(&k)
+        })
     }
 
-    /// `tid`'s next awaited event not yet met.
+    /// `tid`'s next awaited event not yet met (past a deferred result).
     pub(crate) fn next_of(&self, events: &[Record], tid: Tid) -> Option<usize> {
-        (self.cursor(tid)..events.len())
-            .find(|&k| !self.done[k] && awaited(&events[k]) && events[k].event.tid() == tid)
+        (self.cursor(tid)..events.len()).find(|&k| {
+            !self.done[k]
+                && awaited(&events[k])
+                && events[k].event.tid() == tid
+                && !self.deferred.contains(&k)
+        })
+    }
+
+    /// Event `k`, the recorded result of a call its thread makes later,
+    /// no longer holds other threads up.
+    pub(crate) fn defer(&mut self, k: usize) {
+        self.deferred.insert(k);
     }
 
     /// Whether `tid` may run its user code now: its next event is due.
@@ -93,6 +112,7 @@ impl Schedule {
     /// are done.
     pub(crate) fn meet(&mut self, events: &[Record], tid: Tid, k: usize) {
         self.pass(events, tid, k);
+        self.deferred.remove(&k);
         self.done[k] = true;
         self.cursor.insert(tid, k + 1);
     }

@@ -93,6 +93,11 @@ pub(crate) struct Session<'a> {
     pub(crate) prepared: HashMap<FileId, i32>,
     /// Whether the program has made a call yet (valgrind got that far).
     pub(crate) started: bool,
+    /// Whether the tool's pthread_create spins in sched_yield until the new
+    /// thread ran (helgrind): such yields stand for the creator's switch.
+    pub(crate) tool_yields: bool,
+    /// Threads whose recorded switch such a yield stood for.
+    pub(crate) yielding: HashSet<Tid>,
 }
 
 /// Where a guest call falls in its thread's recorded events.
@@ -131,6 +136,8 @@ impl<'a> Session<'a> {
             vg_fds: HashSet::new(),
             prepared,
             started: false,
+            tool_yields: false,
+            yielding: HashSet::new(),
         }
     }
 

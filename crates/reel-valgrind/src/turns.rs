@@ -80,6 +80,9 @@ impl Session<'_> {
             self.cont(st, None)?;
             return Ok(true);
         }
+        if self.tool_yields && nr == libc::SYS_sched_yield as u64 && !self.yield_recorded(rec) {
+            return self.tool_yield(st, rec, args);
+        }
         let Some(al) = self.align(rec, nr, &args)? else {
             // The program has made its exit_group, which valgrind emulates;
             // what it does for the guest while it shuts down is its own.
@@ -111,10 +114,87 @@ impl Session<'_> {
         };
         self.check_args(rec_ev.number, ev, nr, &args)?;
         self.sched.meet(&self.plan.events, rec, idx);
+        self.yielding.remove(&rec);
         if !at_site {
             self.check_runs_on(rec, nr, &args)?;
         }
         self.answer(st, rec_ev.number, ev, &rec_ev.data, args, idx)?;
+        Ok(true)
+    }
+
+    /// `rec`'s next recorded event, past those valgrind answers itself.
+    fn next_recorded(&self, rec: Tid, nr: u64) -> Option<usize> {
+        let events = &self.plan.events;
+        (self.sched.cursor(rec)..events.len()).find(|&k| {
+            let r = &events[k];
+            r.event.tid() == rec
+                && !self.sched.is_done(k)
+                && !matches!(&r.event, Event::Syscall(s)
+                    if listed(VALGRIND_OWN, s.nr) || (listed(VALGRIND_MAYBE, s.nr) && s.nr != nr))
+                && !matches!(&r.event, Event::Tsc { .. } | Event::FastSite(_))
+        })
+    }
+
+    /// Whether `rec`'s next recorded call is a sched_yield of its own.
+    fn yield_recorded(&self, rec: Tid) -> bool {
+        let nr = libc::SYS_sched_yield as u64;
+        self.next_recorded(rec, nr)
+            .is_some_and(|k| match &self.plan.events[k].event {
+                Event::Syscall(s) => s.nr == nr,
+                Event::SyscallEntry { nr: n, .. } => *n == nr,
+                _ => false,
+            })
+    }
+
+    /// A sched_yield the recording does not have, from helgrind's
+    /// pthread_create, which spins until the new thread has run. It stands
+    /// for the creator's next recorded switch, which must come next (the
+    /// creator's code up to it then runs after the new thread's turn, and
+    /// the recorded result of the call it switched at is served when it
+    /// makes it); answered without running once the creator's turn is back.
+    fn tool_yield(&mut self, st: Stopped, rec: Tid, args: [u64; 6]) -> Result<bool> {
+        let nr = libc::SYS_sched_yield as u64;
+        if !self.yielding.contains(&rec) {
+            let next = self.next_recorded(rec, nr);
+            let entry =
+                next.filter(|&k| matches!(self.plan.events[k].event, Event::SyscallEntry { .. }));
+            let Some(k) = entry else {
+                let k = next.unwrap_or(self.plan.events.len().saturating_sub(1));
+                let r = &self.plan.events[k];
+                return Err(VgError::Divergence {
+                    event: r.number,
+                    tid: rec,
+                    expected: self.describe(k),
+                    actual: format!(
+                        "helgrind's pthread_create in thread {rec} waits (sched_yield) for the new thread to run first, and the recording did not switch threads there"
+                    ),
+                });
+            };
+            if self.sched.blocker(&self.plan.events, rec, k).is_some() {
+                self.held_site.push((st, nr, args));
+                return Ok(false);
+            }
+            self.sched.meet(&self.plan.events, rec, k);
+            // The creator makes the call it switched at only after the
+            // new thread's turn: its recorded result waits for it.
+            let events = &self.plan.events;
+            if let Some(c) = (k + 1..events.len()).find(|&c| events[c].event.tid() == rec) {
+                if matches!(&events[c].event, Event::Syscall(_)) {
+                    self.sched.defer(c);
+                }
+            }
+            self.yielding.insert(rec);
+        }
+        if !self.sched.may_run(&self.plan.events, rec) {
+            self.held_site.push((st, nr, args));
+            return Ok(false);
+        }
+        let mut st = st;
+        let mut regs = st.regs()?;
+        regs.set_syscall_nr(u64::MAX);
+        regs.set_result(0);
+        st.set_regs(&regs)?;
+        self.cont(st, None)?;
         Ok(true)
     }
 
