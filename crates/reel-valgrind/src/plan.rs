@@ -45,7 +45,8 @@ fn unsupported(event: u64, what: impl Into<String>) -> VgError {
 /// Reads the whole trace and refuses what cannot run under valgrind yet:
 /// another process, a second exec, signals, preemptions at landmarks, a
 /// 32-bit program.
-/// `pid` picks the process (only the first one is supported).
+/// `pid` picks the process: the first by default; another one runs alone
+/// from its exec (the other processes' events are passed over).
 pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
     let complete = reader.is_complete();
     let header = reader.header().clone();
@@ -53,10 +54,29 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
     while let Some(r) = reader.next()? {
         events.push(r);
     }
-    let exec = events
+    let first = events
         .iter()
         .position(|r| matches!(r.event, Event::Exec(_)))
         .ok_or_else(|| unsupported(0, "the trace holds no exec of a program"))?;
+    // `-p`: the process's (first) exec; the other processes do not run.
+    let mut exec = match pid {
+        None => first,
+        Some(p) => events
+            .iter()
+            .position(|r| matches!(&r.event, Event::Exec(e) if e.tid == p))
+            .ok_or_else(|| {
+                unsupported(
+                    0,
+                    format!("process {p} execs no program in this recording: only a process that execs runs under valgrind"),
+                )
+            })?,
+    };
+    let alone = exec != first;
+    if alone {
+        events.drain(..exec);
+        exec = 0;
+    }
+    let later = events.split_off(exec + 1);
     let Event::Exec(ExecEvent {
         tid,
         path,
@@ -68,20 +88,15 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
         unreachable!("found as an exec")
     };
     let tid = *tid;
-    if let Some(p) = pid {
-        if p != tid {
-            return Err(unsupported(
-                events[exec].number,
-                format!("only the first process ({tid}) runs under valgrind for now, not {p}"),
-            ));
-        }
-    }
     let mut warned_tsc = false;
     let mut threads = HashSet::from([tid]);
     let mut end = None;
-    for (i, r) in events.iter().enumerate().skip(exec + 1) {
+    let mut kept = Vec::new();
+    for r in later {
         let n = r.number;
+        let i = exec + 1 + kept.len();
         match &r.event {
+            e if !threads.contains(&e.tid()) && alone => continue,
             e if !threads.contains(&e.tid()) => {
                 return Err(unsupported(
                     n,
@@ -156,6 +171,7 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
             // calls they made are ordinary recorded calls.
             Event::Syscall(_) | Event::Exit { .. } | Event::FastSite(_) | Event::SyscallEntry { .. } => {}
         }
+        kept.push(r);
     }
     // The executable: the file mapped from the exec'd path.
     let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
@@ -184,14 +200,28 @@ pub fn load(mut reader: TraceReader, pid: Option<i32>) -> Result<Plan> {
             format!("{path} is not a 64-bit ELF program: valgrind runs only x86-64 programs here"),
         ));
     }
+    let argv = if argv.is_empty() {
+        header.argv.clone()
+    } else {
+        argv.clone()
+    };
+    // A later exec may have had another environment than the recording's
+    // first: the one on its recorded initial stack.
+    let env = if alone {
+        initial_env(&events[exec]).ok_or_else(|| {
+            unsupported(
+                events[exec].number,
+                "the exec's initial stack is not in the recording",
+            )
+        })?
+    } else {
+        header.env.clone()
+    };
+    events.extend(kept);
     let (mapped_opens, snapshots) = mapped_opens(&events, exec, &reader);
     Ok(Plan {
-        argv: if argv.is_empty() {
-            header.argv.clone()
-        } else {
-            argv.clone()
-        },
-        env: header.env.clone(),
+        argv,
+        env,
         events,
         exec,
         exe,
@@ -249,4 +279,43 @@ fn mapped_opens(
         }
     }
     (out, snaps)
+}
+
+/// The environment strings on the recorded initial stack of an exec
+/// (argc, argv, NULL, envp, NULL at the stack pointer).
+fn initial_env(rec: &Record) -> Option<Vec<String>> {
+    let Event::Exec(e) = &rec.event else {
+        return None;
+    };
+    let mut at = 0usize;
+    let mut spans = Vec::new();
+    for r in &e.regions {
+        if matches!(r.source, RegionSource::Data) {
+            let len = (r.end - r.start) as usize;
+            spans.push((r.start, r.end, at));
+            at += len;
+        }
+    }
+    let bytes = |addr: u64, len: usize| -> Option<&[u8]> {
+        let (s, e, off) = spans.iter().find(|(s, e, _)| (*s..*e).contains(&addr))?;
+        let from = off + (addr - s) as usize;
+        let to = (from + len).min(off + (e - s) as usize);
+        rec.data.get(from..to)
+    };
+    let word =
+        |addr: u64| -> Option<u64> { Some(u64::from_le_bytes(bytes(addr, 8)?.try_into().ok()?)) };
+    let sp = *e.regs.get(19)?;
+    let argc = word(sp)?;
+    let mut p = sp + 8 * (argc + 2);
+    let mut env = Vec::new();
+    loop {
+        let s = word(p)?;
+        if s == 0 {
+            return Some(env);
+        }
+        let tail = bytes(s, 1 << 17)?;
+        let end = tail.iter().position(|&b| b == 0)?;
+        env.push(String::from_utf8_lossy(&tail[..end]).into_owned());
+        p += 8;
+    }
 }
