@@ -33,6 +33,8 @@ median() {
     done
     printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+# `reel record -o` refuses an existing directory: a fresh one each run
+record_fresh() { rm -rf "$work/t-rec"; "$REEL" record -o "$work/t-rec" "$@"; }
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print('%.2fx' % (float(a)/float(b)) if a!='FAILED' and b!='FAILED' else '-')" "$1" "$2"; }
 
 workloads=("$@")
@@ -41,7 +43,7 @@ printf '%-10s %9s %9s %9s %9s %8s %12s %10s\n' workload native_s record_s vgnat_
 for w in "${workloads[@]}"; do
     "$cc" -O2 -o "$work/$w" "$root/bench/$w.c" || continue
     nat=$(median "$work/$w")
-    rec=$(median "$REEL" record -o "$work/t-$w" "$work/$w")
+    rec=$(median record_fresh "$work/$w")
     rm -rf "$work/t-$w"; "$REEL" record -o "$work/t-$w" "$work/$w" >/dev/null 2>&1
     vgnat=$(median valgrind "${cg[@]}" "$work/$w")
     vgrep=$(median "$REEL" replay --valgrind=cachegrind "$work/t-$w" -- "${cg[@]:1}")

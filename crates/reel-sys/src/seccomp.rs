@@ -56,8 +56,15 @@ pub fn filter() -> Vec<libc::sock_filter> {
 /// untraced. Both bounds must lie below 4 GiB, where such a binary is linked.
 /// Also untraced, from anywhere: `rt_sigprocmask` and `read`/`write` on a
 /// descriptor at or above `own_fds` (valgrind's own signal masking and
-/// scheduler pipe, which it makes around every blocking guest call).
-pub fn trace_range(lo: u64, hi: u64, own_fds: u32) -> Option<Vec<libc::sock_filter>> {
+/// scheduler pipe, which it makes around every blocking guest call). With
+/// `trap_lock`, a one-byte `read` on such a descriptor is trapped like the
+/// rest (taking valgrind's scheduler lock: reel decides which thread may).
+pub fn trace_range(
+    lo: u64,
+    hi: u64,
+    own_fds: u32,
+    trap_lock: bool,
+) -> Option<Vec<libc::sock_filter>> {
     if hi > u64::from(u32::MAX) || lo >= hi {
         return None;
     }
@@ -65,25 +72,38 @@ pub fn trace_range(lo: u64, hi: u64, own_fds: u32) -> Option<Vec<libc::sock_filt
     const OFF_NR: u32 = 0;
     const OFF_ARG0_LO: u32 = 16;
     const OFF_ARG0_HI: u32 = 20;
+    const OFF_ARG2_LO: u32 = 32;
+    // A one-byte read on valgrind's descriptors goes to the address check
+    // (17) when trapped, else is allowed (23).
+    let lock_jt = if trap_lock { 4 } else { 10 };
     Some(vec![
         /* 0 */ ins(LD_W_ABS, 0, 0, OFF_ARCH),
         /* 1 */ ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         /* 2 */ ins(RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
         /* 3 */ ins(LD_W_ABS, 0, 0, OFF_NR),
-        /* 4 */ ins(JEQ_K, 12, 0, libc::SYS_rt_sigprocmask as u32),
+        /* 4 */ ins(JEQ_K, 18, 0, libc::SYS_rt_sigprocmask as u32),
         /* 5 */ ins(JEQ_K, 1, 0, libc::SYS_read as u32),
-        /* 6 */ ins(JEQ_K, 0, 4, libc::SYS_write as u32),
+        /* 6 */ ins(JEQ_K, 6, 10, libc::SYS_write as u32),
+        // read
         /* 7 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_HI),
-        /* 8 */ ins(JEQ_K, 0, 2, 0),
+        /* 8 */ ins(JEQ_K, 0, 8, 0),
         /* 9 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_LO),
-        /* 10 */ ins(JGE_K, 6, 0, own_fds),
-        /* 11 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
-        /* 12 */ ins(JEQ_K, 0, 4, 0),
-        /* 13 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
-        /* 14 */ ins(JGE_K, 0, 2, lo as u32),
-        /* 15 */ ins(JGE_K, 1, 0, hi as u32),
-        /* 16 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
-        /* 17 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        /* 10 */ ins(JGE_K, 0, 6, own_fds),
+        /* 11 */ ins(LD_W_ABS, 0, 0, OFF_ARG2_LO),
+        /* 12 */ ins(JEQ_K, lock_jt, 10, 1),
+        // write
+        /* 13 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_HI),
+        /* 14 */ ins(JEQ_K, 0, 2, 0),
+        /* 15 */ ins(LD_W_ABS, 0, 0, OFF_ARG0_LO),
+        /* 16 */ ins(JGE_K, 6, 0, own_fds),
+        // the address
+        /* 17 */ ins(LD_W_ABS, 0, 0, OFF_IP_HI),
+        /* 18 */ ins(JEQ_K, 0, 4, 0),
+        /* 19 */ ins(LD_W_ABS, 0, 0, OFF_IP_LO),
+        /* 20 */ ins(JGE_K, 0, 2, lo as u32),
+        /* 21 */ ins(JGE_K, 1, 0, hi as u32),
+        /* 22 */ ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+        /* 23 */ ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
     ])
 }
 

@@ -138,20 +138,34 @@ impl Session<'_> {
                 echo(target, &b)?;
             }
         }
-        let placed = match spec {
-            Some(spec) => self.place_writes(&st, number, spec, ev, data, &args)?,
-            None => Vec::new(),
-        };
-        let mem = self.mem.as_ref().expect("memory is open after the exec");
-        for (addr, range) in placed {
-            mem.write(&mut st, addr, &data[range])?;
-        }
+        self.write_outputs(&mut st, number, ev, data, &args)?;
         let mut regs = st.regs()?;
         // No syscall runs; the kernel returns what rax holds.
         regs.set_syscall_nr(u64::MAX);
         regs.set_result(ev.result);
         st.set_regs(&regs)?;
         self.cont(st, None)
+    }
+
+    /// Writes the recorded memory outputs of `ev` where the actual call
+    /// (with `args`) has them.
+    pub(crate) fn write_outputs(
+        &self,
+        st: &mut Stopped,
+        number: u64,
+        ev: &SyscallEvent,
+        data: &[u8],
+        args: &[u64; 6],
+    ) -> Result<()> {
+        let placed = match reel_syscalls::spec(ev.nr) {
+            Some(spec) => self.place_writes(st, number, spec, ev, data, args)?,
+            None => Vec::new(),
+        };
+        let mem = self.mem.as_ref().expect("memory is open after the exec");
+        for (addr, range) in placed {
+            mem.write(st, addr, &data[range])?;
+        }
+        Ok(())
     }
 
     /// Where each recorded memory write goes in the actual call: the same

@@ -13,8 +13,10 @@
 mod answer;
 mod error;
 mod plan;
+mod sched;
 mod serve;
 mod tool;
+mod turns;
 
 pub use error::{Result, VgError};
 pub use serve::Outcome;
@@ -105,8 +107,38 @@ pub fn replay(dir: &Path, opts: &Options) -> Result<Outcome> {
     // valgrind keeps its own descriptors at the top of the limit, above the
     // snapshots handed to it (from top - 64 down).
     let own_fds = top.saturating_sub(32) as u32;
-    let filter =
-        reel_sys::seccomp::trace_range(vg.text.0, vg.text.1, own_fds).ok_or_else(|| {
+    let threads = plan.threads.len() > 1;
+    if threads && opts.tool == "drd" {
+        let first = plan.events.iter().find_map(|r| match &r.event {
+            reel_trace::Event::Syscall(s) if s.nr == libc::SYS_clone as u64 && s.result > 0 => {
+                Some((r.number, s.result))
+            }
+            _ => None,
+        });
+        let (event, child) = first.unwrap_or((0, 0));
+        return Err(VgError::Unsupported {
+            event,
+            what: format!(
+                "thread {child} starts: {}'s pthread_create waits for each new thread to run before it returns, an order the recording need not have, so threads do not run under valgrind yet with {}",
+                opts.tool, opts.tool
+            ),
+        });
+    }
+    if threads {
+        // reel decides which thread takes valgrind's lock, a byte in a pipe;
+        // the fair scheduler's ticket lock gives it out in user space.
+        if let Some(a) = opts
+            .valgrind_args
+            .iter()
+            .find(|a| a.starts_with("--fair-sched=") && *a != "--fair-sched=no")
+        {
+            return Err(VgError::Valgrind(format!(
+                "{a}: a threaded program replays under valgrind only with its default scheduler (--fair-sched=no)"
+            )));
+        }
+    }
+    let filter = reel_sys::seccomp::trace_range(vg.text.0, vg.text.1, own_fds, threads)
+        .ok_or_else(|| {
             VgError::Valgrind(format!(
                 "{}: its tool binary is not linked below 4 GiB as reel expects",
                 vg.version
@@ -116,7 +148,8 @@ pub fn replay(dir: &Path, opts: &Options) -> Result<Outcome> {
     let path = cstr(vg.launcher.as_os_str().as_bytes())?;
     let pid = reel_sys::launch::launch(&path, &argv, &envp, &filter, &inherit, &mut tasks)?;
     drop(inherit);
-    let mut session = serve::Session::new(&plan, &vg, tasks, pid, prepared);
+    let mut session = serve::Session::new(&plan, &vg, tasks, pid, prepared, own_fds);
+    session.tool_yields = opts.tool == "helgrind";
     let out = session.run();
     drop(tmp);
     out

@@ -5,9 +5,10 @@
 
 use crate::error::{Result, VgError};
 use crate::plan::Plan;
+use crate::sched::Schedule;
 use crate::tool::Valgrind;
 use reel_sys::{Memory, Regs, Resume, StopReason, Stopped, TaskSet, Waited};
-use reel_trace::{Event, FileId, SyscallEvent};
+use reel_trace::{Event, FileId, SyscallEvent, Tid};
 use std::collections::{HashMap, HashSet};
 
 /// Recorded calls valgrind answers itself: it emulates them (brk, signal
@@ -16,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 /// mprotect and munmap of what it placed, with its preload libraries among
 /// the mappings). Those it issues run for real; the recorded ones are passed
 /// over.
-const VALGRIND_OWN: &[i64] = &[
+pub(crate) const VALGRIND_OWN: &[i64] = &[
     libc::SYS_brk,
     libc::SYS_mmap,
     libc::SYS_mremap,
@@ -37,8 +38,10 @@ const VALGRIND_OWN: &[i64] = &[
 /// program's own path) or that the program does not make under a tool that
 /// replaces malloc (glibc's malloc seeds itself with getrandom): skipped
 /// when the guest's next call is a different one.
-const VALGRIND_MAYBE: &[i64] = &[
+pub(crate) const VALGRIND_MAYBE: &[i64] = &[
     libc::SYS_getrandom,
+    // valgrind answers clone3 with ENOSYS itself (as reel did when recording).
+    libc::SYS_clone3,
     libc::SYS_set_tid_address,
     libc::SYS_set_robust_list,
     libc::SYS_prlimit64,
@@ -48,7 +51,7 @@ const VALGRIND_MAYBE: &[i64] = &[
     libc::SYS_readlinkat,
 ];
 
-fn listed(list: &[i64], nr: u64) -> bool {
+pub(crate) fn listed(list: &[i64], nr: u64) -> bool {
     list.iter().any(|&n| n as u64 == nr)
 }
 
@@ -65,19 +68,45 @@ pub(crate) struct Session<'a> {
     pub(crate) tasks: TaskSet,
     pub(crate) pid: i32,
     pub(crate) mem: Option<Memory>,
-    /// The next recorded event to match.
-    pub(crate) cursor: usize,
-    /// Where valgrind keeps the guest's registers, once seen.
-    guest_state: Option<u64>,
+    /// Which recorded events were met, in what order threads may go.
+    pub(crate) sched: Schedule,
+    /// The recorded thread each of valgrind's threads runs.
+    pub(crate) rec_of: HashMap<i32, Tid>,
+    /// Threads just created whose first stop has not been seen.
+    pub(crate) starting: HashSet<i32>,
+    /// Threads stopped before taking valgrind's lock, waiting for their turn.
+    pub(crate) held_lock: Vec<Stopped>,
+    /// Threads stopped at a guest call that is not due yet (no lock held).
+    pub(crate) held_site: Vec<(Stopped, u64, [u64; 6])>,
+    /// Whether one-byte reads on valgrind's descriptors are trapped.
+    lock_trapped: bool,
+    /// valgrind's own descriptors start here.
+    own_fds: u32,
+    /// Where valgrind keeps each thread's guest registers, once seen.
+    guest_state: HashMap<i32, u64>,
     /// Guest descriptors that are real: snapshots opened for valgrind to map.
     pub(crate) real_fds: HashSet<i32>,
     /// Guest descriptors on valgrind's own preload libraries, which the
     /// recording never opened: every call on them runs for real.
-    vg_fds: HashSet<i32>,
+    pub(crate) vg_fds: HashSet<i32>,
     /// The descriptor number at which each snapshot was handed to valgrind.
     pub(crate) prepared: HashMap<FileId, i32>,
     /// Whether the program has made a call yet (valgrind got that far).
-    started: bool,
+    pub(crate) started: bool,
+    /// Whether the tool's pthread_create spins in sched_yield until the new
+    /// thread ran (helgrind): such yields stand for the creator's switch.
+    pub(crate) tool_yields: bool,
+    /// Threads whose recorded switch such a yield stood for.
+    pub(crate) yielding: HashSet<Tid>,
+}
+
+/// Where a guest call falls in its thread's recorded events.
+pub(crate) struct Aligned {
+    /// The recorded switch where it entered the call, if any.
+    pub(crate) entry: Option<usize>,
+    /// The recorded call; `None` when it never returned (its thread ended
+    /// inside it, with the program).
+    pub(crate) call: Option<usize>,
 }
 
 impl<'a> Session<'a> {
@@ -87,6 +116,7 @@ impl<'a> Session<'a> {
         tasks: TaskSet,
         pid: i32,
         prepared: HashMap<FileId, i32>,
+        own_fds: u32,
     ) -> Session<'a> {
         Session {
             plan,
@@ -94,23 +124,48 @@ impl<'a> Session<'a> {
             tasks,
             pid,
             mem: None,
-            cursor: plan.exec + 1,
-            guest_state: None,
+            sched: Schedule::new(&plan.events, plan.exec + 1),
+            rec_of: HashMap::from([(pid, plan.tid)]),
+            starting: HashSet::new(),
+            held_lock: Vec::new(),
+            held_site: Vec::new(),
+            lock_trapped: plan.threads.len() > 1,
+            own_fds,
+            guest_state: HashMap::new(),
             real_fds: HashSet::new(),
             vg_fds: HashSet::new(),
             prepared,
             started: false,
+            tool_yields: false,
+            yielding: HashSet::new(),
         }
     }
 
     /// Runs valgrind to its end.
     pub(crate) fn run(&mut self) -> Result<Outcome> {
+        let out = self.run_loop();
+        if out.is_err() {
+            self.kill();
+        }
+        out
+    }
+
+    fn run_loop(&mut self) -> Result<Outcome> {
         loop {
-            let st = match self.tasks.wait(Some(self.pid))? {
+            self.release_due()?;
+            if self.tasks.is_empty() && self.starting.is_empty() {
+                return Err(self.stuck());
+            }
+            let st = match self.tasks.wait(None)? {
                 Waited::Stopped(st) => st,
-                Waited::Exited(_, code) => return self.finish(code),
-                Waited::Signaled(_, sig) => return self.finish(128 + sig),
+                Waited::Exited(t, code) if t == self.pid => return self.finish(code),
+                Waited::Signaled(t, sig) if t == self.pid => return self.finish(128 + sig),
+                Waited::Exited(t, _) | Waited::Signaled(t, _) => {
+                    self.thread_gone(t)?;
+                    continue;
+                }
             };
+            self.starting.remove(&st.tid());
             match st.reason() {
                 StopReason::Exec { .. } => {
                     let mut st = st;
@@ -121,38 +176,30 @@ impl<'a> Session<'a> {
                     self.mem = Some(mem);
                     self.cont(st, None)?;
                 }
-                StopReason::Seccomp => {
-                    if let Err(e) = self.on_syscall(st) {
-                        self.kill();
-                        return Err(e);
-                    }
-                }
-                StopReason::NewTask { child } => {
-                    self.kill();
-                    return Err(VgError::Unsupported {
-                        event: self.event_number(),
-                        what: format!(
-                            "valgrind created task {child}: threads and processes do not run under valgrind yet"
-                        ),
-                    });
-                }
+                StopReason::Seccomp => self.on_syscall(st)?,
                 StopReason::Signal(sig) if sig != libc::SIGSTOP => self.cont(st, Some(sig))?,
+                // New threads report here (and are known from their clone).
                 _ => self.cont(st, None)?,
             }
         }
     }
 
     fn kill(&mut self) {
-        // SIGKILL needs no stop; the death is collected here.
-        // A killed tracee still stops at its exit event: let it go on.
+        // SIGKILL needs no stop; the death is collected here. Held threads
+        // die with the process; a killed tracee still stops at its exit
+        // event: let it go on.
         let _ = reel_sys::send_signal(self.pid, libc::SIGKILL);
+        self.held_lock.clear();
+        self.held_site.clear();
         loop {
-            match self.tasks.wait(Some(self.pid)) {
+            match self.tasks.wait(None) {
                 Ok(Waited::Stopped(st)) => match st.resume(Resume::Cont, None) {
                     Ok(r) => self.tasks.insert(r),
-                    Err(_) => return,
+                    Err(_) => continue,
                 },
-                _ => return,
+                Ok(Waited::Exited(t, _) | Waited::Signaled(t, _)) if t == self.pid => return,
+                Ok(_) => continue,
+                Err(_) => return,
             }
         }
     }
@@ -163,10 +210,9 @@ impl<'a> Session<'a> {
     }
 
     /// The number of the next recorded event, for messages.
-    pub(crate) fn event_number(&self) -> u64 {
-        self.plan
-            .events
-            .get(self.cursor)
+    pub(crate) fn event_number(&mut self) -> u64 {
+        let head = self.sched.head(&self.plan.events);
+        head.and_then(|k| self.plan.events.get(k))
             .or(self.plan.events.last())
             .map_or(0, |r| r.number)
     }
@@ -178,19 +224,25 @@ impl<'a> Session<'a> {
                 "valgrind exited with status {status} before the program made its first call (its own message is above)"
             )));
         }
-        for r in &self.plan.events[self.cursor.min(self.plan.events.len())..] {
-            if let Event::Syscall(s) = &r.event {
-                if !listed(VALGRIND_OWN, s.nr) && !listed(VALGRIND_MAYBE, s.nr) {
-                    return Err(VgError::Divergence {
-                        event: r.number,
-                        tid: s.tid,
-                        expected: reel_syscalls::format_call(s.nr, &s.args),
-                        actual: format!(
-                            "the program ended under valgrind (status {status}) before it"
-                        ),
-                    });
-                }
+        for (k, r) in self.plan.events.iter().enumerate().skip(self.plan.exec + 1) {
+            let Event::Syscall(s) = &r.event else {
+                continue;
+            };
+            // Threads the program's exit_group ended make no more calls.
+            let after_end = s.tid != self.plan.tid && self.plan.end.is_some_and(|e| k > e);
+            if self.sched.is_done(k)
+                || after_end
+                || listed(VALGRIND_OWN, s.nr)
+                || listed(VALGRIND_MAYBE, s.nr)
+            {
+                continue;
             }
+            return Err(VgError::Divergence {
+                event: r.number,
+                tid: s.tid,
+                expected: reel_syscalls::format_call(s.nr, &s.args),
+                actual: format!("the program ended under valgrind (status {status}) before it"),
+            });
         }
         if !self.plan.complete {
             eprintln!("reel: the trace is incomplete (the recording was interrupted); valgrind ran the program past its end");
@@ -201,21 +253,55 @@ impl<'a> Session<'a> {
     fn on_syscall(&mut self, st: Stopped) -> Result<()> {
         let regs = st.regs()?;
         let (nr, args) = (regs.syscall_nr(), regs.args());
+        let tid = st.tid();
+        let Some(&rec) = self.rec_of.get(&tid) else {
+            return self.cont(st, None);
+        };
         let at_site = regs.ip() == self.vg.site.rip;
-        let guest = match self.guest_state {
-            Some(p) if !at_site => self.matches_guest(&st, p, nr, &args),
+        if self.lock_trapped
+            && !at_site
+            && nr == libc::SYS_read as u64
+            && args[0] >= u64::from(self.own_fds)
+            && args[2] == 1
+        {
+            return self.on_lock(st, rec);
+        }
+        let guest = match self.guest_state.get(&tid) {
+            Some(&p) if !at_site => self.matches_guest(&st, p, nr, &args),
             Some(_) => true,
             None => {
                 let found = self.find_guest_state(&st, &regs, nr, &args);
-                self.guest_state = found;
+                if let Some(p) = found {
+                    self.guest_state.insert(tid, p);
+                }
                 found.is_some() || at_site
             }
         };
         if !guest {
+            // valgrind makes the guest's clone its own way (its stack, no
+            // TLS): the guest state holds the call the guest asked for.
+            if nr == libc::SYS_clone as u64 {
+                if let Some(gargs) = self.guest_call_in_state(&st, tid, nr) {
+                    self.started = true;
+                    return self.guest_clone(st, rec, gargs);
+                }
+            }
             return self.cont(st, None);
         }
         self.started = true;
-        self.serve(st, nr, args)
+        self.guest_call(st, rec, nr, args, at_site).map(|_| ())
+    }
+
+    /// The six arguments of guest call `nr` when thread `tid`'s guest state
+    /// holds that call.
+    fn guest_call_in_state(&self, st: &Stopped, tid: i32, nr: u64) -> Option<[u64; 6]> {
+        let p = *self.guest_state.get(&tid)?;
+        let mem = self.mem.as_ref()?;
+        let off = self.vg.site.offsets;
+        let span = off.iter().max().copied().unwrap_or(0) + 8;
+        let bytes = mem.read(st, p, span as usize).ok()?;
+        let at = |o: u64| u64::from_le_bytes(bytes[o as usize..o as usize + 8].try_into().unwrap());
+        (at(off[0]) == nr).then(|| std::array::from_fn(|i| at(off[i + 1])))
     }
 
     /// Whether the guest state at `p` holds syscall `nr` with `args`: then
@@ -252,39 +338,9 @@ impl<'a> Session<'a> {
             .find(|&p| self.matches_guest(st, p, nr, args))
     }
 
-    /// Answers one guest call.
-    fn serve(&mut self, st: Stopped, nr: u64, args: [u64; 6]) -> Result<()> {
-        if listed(VALGRIND_OWN, nr) {
-            // valgrind makes it with the guest's own arguments (an mmap
-            // MAP_FIXED, its final exit): real, like the rest of its calls.
-            return self.cont(st, None);
-        }
-        if self.on_valgrind_file(&st, nr, &args) {
-            let (st, result) = self.run_real(st)?;
-            if matches!(nr as i64, libc::SYS_open | libc::SYS_openat) && result >= 0 {
-                self.vg_fds.insert(result as i32);
-            } else if nr as i64 == libc::SYS_close {
-                self.vg_fds.remove(&(args[0] as i32));
-            }
-            return self.cont(st, None);
-        }
-        let Some(idx) = self.align(nr, &args)? else {
-            // The program has made its exit_group, which valgrind emulates;
-            // what it does for the guest while it shuts down is its own.
-            return self.cont(st, None);
-        };
-        let rec = &self.plan.events[idx];
-        let Event::Syscall(ev) = &rec.event else {
-            unreachable!("align returns syscalls")
-        };
-        self.check_args(rec.number, ev, nr, &args)?;
-        self.cursor = idx + 1;
-        self.answer(st, rec.number, ev, &rec.data, args, idx)
-    }
-
     /// Whether the guest call concerns one of valgrind's own files (its
     /// preload libraries, which ld.so loads under valgrind only).
-    fn on_valgrind_file(&self, st: &Stopped, nr: u64, args: &[u64; 6]) -> bool {
+    pub(crate) fn on_valgrind_file(&self, st: &Stopped, nr: u64, args: &[u64; 6]) -> bool {
         let path_arg = match nr as i64 {
             libc::SYS_open => Some(args[0]),
             libc::SYS_openat => Some(args[1]),
@@ -302,74 +358,14 @@ impl<'a> Session<'a> {
         takes_fd && self.vg_fds.contains(&(args[0] as i32))
     }
 
-    /// The recorded call that valgrind's call `nr` stands for: the next one,
-    /// past those valgrind answers itself; `None` once the program's exit
-    /// call is all that is left.
-    fn align(&mut self, nr: u64, args: &[u64; 6]) -> Result<Option<usize>> {
-        let mut i = self.cursor;
-        loop {
-            let Some(r) = self.plan.events.get(i) else {
-                return Err(VgError::Divergence {
-                    event: self.plan.events.last().map_or(0, |r| r.number),
-                    tid: self.plan.tid,
-                    expected: "the end of the recording".into(),
-                    actual: format!(
-                        "valgrind issued {} for the program",
-                        reel_syscalls::format_call(nr, args)
-                    ),
-                });
-            };
-            match &r.event {
-                Event::Syscall(s)
-                    if listed(VALGRIND_OWN, s.nr)
-                        || (listed(VALGRIND_MAYBE, s.nr) && s.nr != nr) =>
-                {
-                    i += 1
-                }
-                Event::Syscall(s) if s.nr == nr => return Ok(Some(i)),
-                Event::Syscall(s) => {
-                    return Err(VgError::Divergence {
-                        event: r.number,
-                        tid: s.tid,
-                        expected: reel_syscalls::format_call(s.nr, &s.args),
-                        actual: format!(
-                            "valgrind issued {} for the program",
-                            reel_syscalls::format_call(nr, args)
-                        ),
-                    })
-                }
-                Event::Exit { .. } if self.exited_before(i) => return Ok(None),
-                Event::Exit { tid, kind } => {
-                    return Err(VgError::Divergence {
-                        event: r.number,
-                        tid: *tid,
-                        expected: format!("the program's exit ({kind:?})"),
-                        actual: format!(
-                            "valgrind issued {} for the program",
-                            reel_syscalls::format_call(nr, args)
-                        ),
-                    })
-                }
-                _ => i += 1,
-            }
-        }
-    }
-
-    /// Whether the last call recorded before event index `i` is the
-    /// program's exit.
-    fn exited_before(&self, i: usize) -> bool {
-        self.plan.events[..i]
-            .iter()
-            .rev()
-            .find_map(|r| match &r.event {
-                Event::Syscall(s) => Some(s.nr),
-                _ => None,
-            })
-            .is_some_and(|nr| nr as i64 == libc::SYS_exit_group || nr as i64 == libc::SYS_exit)
-    }
-
     /// The number and every non-address argument must be the recorded ones.
-    fn check_args(&self, number: u64, ev: &SyscallEvent, nr: u64, args: &[u64; 6]) -> Result<()> {
+    pub(crate) fn check_args(
+        &self,
+        number: u64,
+        ev: &SyscallEvent,
+        nr: u64,
+        args: &[u64; 6],
+    ) -> Result<()> {
         use reel_syscalls::ArgKind;
         let Some(spec) = reel_syscalls::spec(nr) else {
             return Ok(());
@@ -398,9 +394,10 @@ impl<'a> Session<'a> {
     /// Lets the call the task is stopped at (a seccomp stop) run for real;
     /// returns the task at its exit stop, and the result.
     pub(crate) fn run_real(&mut self, st: Stopped) -> Result<(Stopped, i64)> {
+        let tid = st.tid();
         self.tasks.insert(st.resume(Resume::Syscall, None)?);
         loop {
-            match self.tasks.wait(Some(self.pid))? {
+            match self.tasks.wait(Some(tid))? {
                 Waited::Stopped(st) if st.reason() == StopReason::Syscall => {
                     let r = st.regs()?.result();
                     return Ok((st, r));
