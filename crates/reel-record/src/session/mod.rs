@@ -1,7 +1,7 @@
 //! The recorder's event loop. It waits on all tasks at once, so that process
 //! trees and threads extend it rather than replace it.
 
-use crate::exec::{hide_vdso, snapshot_regions};
+use crate::exec::{patch_vdso, snapshot_regions};
 use crate::{RecordError, Result};
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
@@ -515,7 +515,7 @@ impl Recorder {
         let pid = tid;
         // The old address space is gone: reopen the memory handle.
         let mem = Memory::open(&st)?;
-        hide_vdso(&mut st, &mem)?;
+        patch_vdso(&mut st, &mem)?;
         let mut data = Vec::new();
         let regions = snapshot_regions(&st, &mem, &mut self.writer, &mut data)?;
         if let Some(scanner) = self.unrecordable.as_mut() {
