@@ -45,6 +45,7 @@ process_programs!(
     getppid,
     orphan,
     pdeathsig,
+    parallel_output,
     pipe_both,
     posix_spawn,
     reap_order,

@@ -119,7 +119,7 @@ impl Recorder {
             // fastpath.rs): let the others run meanwhile.
             self.release_token(tid, Some((nr, args, site)))?;
         }
-        self.resume(st, Resume::Syscall, None)
+        self.enter_syscall(st, nr, &args)
     }
 
     /// Makes the syscall the task stopped at fail with `errno` without
@@ -142,6 +142,7 @@ impl Recorder {
 
     pub(super) fn on_syscall_exit(&mut self, st: Stopped) -> Result<()> {
         let tid = st.tid();
+        self.echo_done(tid)?;
         let sc = match self.task_info.get_mut(&tid).and_then(|t| t.syscall.take()) {
             Some(sc) => sc,
             // A syscall-exit stop we did not ask for; just go on.
