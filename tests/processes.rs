@@ -38,6 +38,7 @@ macro_rules! process_programs {
 process_programs!(
     clone_exit_at_once,
     clone_raw,
+    clone_untraced,
     exec_i386,
     exec_script,
     fd_inherit,

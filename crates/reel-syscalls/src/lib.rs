@@ -307,6 +307,18 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
     }
 }
 
+/// Clears `CLONE_UNTRACED` from the flags of a `clone` call (`args`): its
+/// child must be traced like any other, when recording and when replaying.
+/// Returns whether the flag was set.
+pub fn drop_untraced(nr: u64, args: &mut [u64; 6]) -> bool {
+    let untraced = libc::CLONE_UNTRACED as u64;
+    if nr != libc::SYS_clone as u64 || args[0] & untraced == 0 {
+        return false;
+    }
+    args[0] &= !untraced;
+    true
+}
+
 /// The syscall's name, or `syscall_N` for an unknown number.
 pub fn name(nr: u64) -> String {
     spec(nr).map_or_else(|| format!("syscall_{nr}"), |s| s.name.to_string())

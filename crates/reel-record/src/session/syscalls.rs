@@ -35,7 +35,7 @@ impl Recorder {
             args = orig.args;
             site = orig.site;
         }
-        let Some(st) = self.program_seccomp(st, nr, &args, site)? else {
+        let Some(mut st) = self.program_seccomp(st, nr, &args, site)? else {
             return Ok(());
         };
         let spec = reel_syscalls::spec(nr);
@@ -73,6 +73,9 @@ impl Recorder {
             Some(Policy::Special(sp)) => Some(sp),
             _ => None,
         };
+        if special == Some(Special::Clone) {
+            untraced_is_traced(&mut st, nr)?;
+        }
         let exec_args = if special == Some(Special::Execve) {
             let (path, argv) = self.read_exec_args(&st, nr, &args)?;
             if let Some(what) = foreign_binary(tid, &path) {
@@ -376,6 +379,20 @@ impl Recorder {
         let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
         Ok(Some(MappedFile { file, path }))
     }
+}
+
+/// A `clone(CLONE_UNTRACED)` child would escape the recording (and, under
+/// reel's seccomp filter, have every call fail): the flag is dropped, here
+/// and at replay (`reel_syscalls::drop_untraced`), so the child is traced
+/// like any other. The event keeps the program's own flags.
+fn untraced_is_traced(st: &mut Stopped, nr: u64) -> Result<()> {
+    let mut regs = st.regs()?;
+    let mut args = regs.args();
+    if reel_syscalls::drop_untraced(nr, &mut args) {
+        regs.set_args(args);
+        st.set_regs(&regs)?;
+    }
+    Ok(())
 }
 
 /// The kernel's restart codes (ERESTARTSYS ... ERESTART_RESTARTBLOCK), which
