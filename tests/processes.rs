@@ -56,6 +56,7 @@ process_programs!(
     socketpair,
     system_popen,
     vfork_exec,
+    vfork_pidfd,
     wait4_waitid,
     wait_stopped,
     zombie,

@@ -51,11 +51,13 @@ impl Recorder {
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
                     let what = if nr == libc::SYS_clone as u64 {
-                        "clone of a thread (CLONE_THREAD): threads are".to_string()
+                        "clone(CLONE_VM) of a process sharing its parent's memory (without CLONE_THREAD or CLONE_VFORK)".to_string()
                     } else {
-                        format!("syscall {} is", reel_syscalls::name(nr))
+                        format!("syscall {}", reel_syscalls::name(nr))
                     };
-                    eprintln!("reel: warning: {what} not supported yet; the program gets ENOSYS");
+                    eprintln!(
+                        "reel: warning: {what} is not supported yet; the program gets ENOSYS"
+                    );
                 }
                 Some(libc::ENOSYS)
             }
