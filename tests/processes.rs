@@ -38,6 +38,7 @@ macro_rules! process_programs {
 process_programs!(
     clone_exit_at_once,
     clone_raw,
+    clone_untraced,
     exec_i386,
     exec_script,
     fd_inherit,
@@ -45,6 +46,7 @@ process_programs!(
     getppid,
     orphan,
     pdeathsig,
+    parallel_output,
     pipe_both,
     posix_spawn,
     reap_order,
@@ -54,6 +56,7 @@ process_programs!(
     socketpair,
     system_popen,
     vfork_exec,
+    vfork_pidfd,
     wait4_waitid,
     wait_stopped,
     zombie,

@@ -106,6 +106,7 @@ program_tests!(
     sysinfo,
     time,
     tty,
+    vdso_lookup,
     writev,
 );
 

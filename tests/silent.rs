@@ -425,6 +425,28 @@ fn ptrace_attach_fails_and_the_program_goes_on() {
     assert_eq!(rep.stdout_str(), want, "{}", rep.describe());
 }
 
+/// Calls reel refuses (perf_event_open, set_thread_area) or does not
+/// support yet (iopl, quotactl) are each named once in a `reel:` warning,
+/// never refused silently; the program sees the same errors at replay.
+#[test]
+fn refused_calls_are_named_once_each() {
+    let sb = Sandbox::new("silent-refused");
+    let prog = program(&sb, "silent", "refused");
+    let (trace, rec) = record(&sb, "orig", false, &[s(&prog)]);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let stderr = rec.stderr_str();
+    for call in ["perf_event_open", "set_thread_area", "iopl", "quotactl"] {
+        let named = stderr
+            .lines()
+            .filter(|l| l.starts_with("reel: warning") && l.contains(call))
+            .count();
+        assert_eq!(named, 1, "{call} named {named} times:\n{}", rec.describe());
+    }
+    let rep = sb.replay(&trace);
+    assert_eq!(rep.status, 0, "{}", rep.describe());
+    assert_eq!(rep.stdout_str(), rec.stdout_str(), "{}", rep.describe());
+}
+
 /// No false alarms: `record --checksum` of a four-thread racy counter
 /// replays (digests are taken only where no other thread can be writing).
 #[test]

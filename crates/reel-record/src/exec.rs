@@ -5,7 +5,7 @@ use reel_sys::{proc, Memory, Stopped};
 use reel_trace::{Region, RegionSource, TraceWriter};
 use std::path::Path;
 
-pub use reel_sys::auxv::hide_vdso;
+pub use reel_sys::vdso::patch_vdso;
 
 /// Describes every mapping of the task's new address space and appends the
 /// bytes of those that must be stored to `data`. Read-only file mappings
@@ -19,12 +19,10 @@ pub fn snapshot_regions(
     let pid = task.tid();
     let mut regions = Vec::new();
     for m in proc::maps(pid)? {
-        // The kernel's own pages: vsyscall cannot be mapped by a program and
-        // the vDSO is hidden from it (see hide_vdso).
-        if matches!(
-            m.name.as_str(),
-            "[vsyscall]" | "[vdso]" | "[vvar]" | "[vvar_vclock]"
-        ) {
+        // The kernel's own pages: vsyscall cannot be mapped by a program,
+        // and the vDSO, rewritten to make syscalls (see patch_vdso), never
+        // reads its time pages. The vDSO itself is stored as bytes.
+        if matches!(m.name.as_str(), "[vsyscall]" | "[vvar]" | "[vvar_vclock]") {
             continue;
         }
         if m.start >= reel_sys::PRIVATE_PAGE

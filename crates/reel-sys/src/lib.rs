@@ -30,6 +30,7 @@ pub mod spawn;
 pub mod stub;
 pub mod syscallbuf;
 pub mod task;
+pub mod vdso;
 mod wakeup;
 
 pub use error::SysError;

@@ -242,6 +242,35 @@ pub fn spec(nr: u64) -> Option<&'static SyscallSpec> {
     (i != table::NO_ROW).then(|| &TABLE[usize::from(i)])
 }
 
+/// Whether a refusal of `nr` (its table row's `Refuse`) goes without a
+/// `reel:` warning: the kernel itself answers ENOSYS to the obsolete calls,
+/// and libc falls back without the program telling the difference when
+/// rseq or clone3 fail (glibc makes both at every start and thread).
+/// Every other refused call is named in a warning the first time.
+pub fn refused_quietly(nr: u64) -> bool {
+    const QUIET: &[&str] = &[
+        "rseq",
+        "clone3",
+        "seccomp",
+        "uselib",
+        "_sysctl",
+        "create_module",
+        "get_kernel_syms",
+        "query_module",
+        "nfsservctl",
+        "getpmsg",
+        "putpmsg",
+        "afs_syscall",
+        "tuxcall",
+        "security",
+        "vserver",
+        "epoll_ctl_old",
+        "epoll_wait_old",
+        "lookup_dcookie",
+    ];
+    spec(nr).is_some_and(|s| QUIET.contains(&s.name))
+}
+
 /// Whether `nr` could be a syscall of some x86-64 kernel: the 64-bit
 /// table ends below 512 (512 and up are x32 numbers); negative numbers and
 /// x32-flagged ones are not 64-bit syscalls at all.
@@ -305,6 +334,18 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
         }
         _ => spec.policy,
     }
+}
+
+/// Clears `CLONE_UNTRACED` from the flags of a `clone` call (`args`): its
+/// child must be traced like any other, when recording and when replaying.
+/// Returns whether the flag was set.
+pub fn drop_untraced(nr: u64, args: &mut [u64; 6]) -> bool {
+    let untraced = libc::CLONE_UNTRACED as u64;
+    if nr != libc::SYS_clone as u64 || args[0] & untraced == 0 {
+        return false;
+    }
+    args[0] &= !untraced;
+    true
 }
 
 /// The syscall's name, or `syscall_N` for an unknown number.

@@ -802,13 +802,16 @@ pub(crate) fn ioctl(args: &[u64; 6], result: i64, mem: &dyn TraceeMemory) -> Vec
 }
 
 /// clone with CLONE_PARENT_SETTID stores the child's tid at `args[2]` in the
-/// parent (x86-64 argument order: flags, stack, parent_tid, child_tid, tls).
+/// parent (x86-64 argument order: flags, stack, parent_tid, child_tid, tls);
+/// with CLONE_PIDFD it stores the new pidfd there instead (the kernel
+/// refuses the two together).
 pub(crate) fn clone_parent_tid(
     args: &[u64; 6],
     result: i64,
     _: &dyn TraceeMemory,
 ) -> Vec<(u64, u64)> {
-    if result > 0 && args[0] & libc::CLONE_PARENT_SETTID as u64 != 0 && args[2] != 0 {
+    let stores = (libc::CLONE_PARENT_SETTID | libc::CLONE_PIDFD) as u64;
+    if result > 0 && args[0] & stores != 0 && args[2] != 0 {
         vec![(args[2], 4)]
     } else {
         Vec::new()

@@ -24,6 +24,11 @@ impl Recorder {
             eprintln!(
                 "reel: warning: {call} refused with {err}: a recorded program cannot ptrace (reel already does)"
             );
+        } else if !reel_syscalls::refused_quietly(nr) && self.warned.insert(nr) {
+            eprintln!(
+                "reel: warning: {call} refused with {err}: reel does not record {} yet",
+                reel_syscalls::name(nr)
+            );
         }
     }
 

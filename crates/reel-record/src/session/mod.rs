@@ -1,7 +1,7 @@
 //! The recorder's event loop. It waits on all tasks at once, so that process
 //! trees and threads extend it rather than replace it.
 
-use crate::exec::{hide_vdso, snapshot_regions};
+use crate::exec::{patch_vdso, snapshot_regions};
 use crate::{RecordError, Result};
 use reel_sys::spawn::{spawn, ChildPlan};
 use reel_sys::{cpu, digest, proc, Memory, Resume, StopReason, Stopped, TaskSet, Waited};
@@ -13,6 +13,7 @@ use reel_trace::{
 use std::collections::{HashMap, HashSet};
 
 mod created;
+mod echo_order;
 mod fastpath;
 mod guard;
 mod landmarks;
@@ -177,6 +178,8 @@ struct Recorder {
     unrecordable: Option<crate::unrecordable::Scanner>,
     /// The in-process syscall fast path (fastpath.rs).
     fast: fastpath::FastPath,
+    /// Echoed writes, one at a time (echo_order.rs).
+    echo: echo_order::EchoOrder,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -228,6 +231,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         vfork_held: HashMap::new(),
         unrecordable: (!reel_sys::cpu::cpuid_faulting()).then(Default::default),
         fast: fastpath::FastPath::new(opts.fast_path),
+        echo: Default::default(),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);
@@ -388,6 +392,7 @@ impl Recorder {
             kind
         };
         self.forget_ready(tid);
+        self.echo_done(tid)?;
         self.release_token(tid, None)?;
         if let Some(t) = self.task_info.remove(&tid) {
             if !self.task_info.values().any(|o| o.pid == t.pid) {
@@ -442,6 +447,7 @@ impl Recorder {
 
     fn on_stop(&mut self, st: Stopped) -> Result<()> {
         let tid = st.tid();
+        self.echo_forget(tid);
         if !self.task_info.contains_key(&tid) {
             // A new task reports its first stop before its parent's fork
             // event may have been seen: hold it until its creation is recorded,
@@ -518,7 +524,7 @@ impl Recorder {
         let pid = tid;
         // The old address space is gone: reopen the memory handle.
         let mem = Memory::open(&st)?;
-        hide_vdso(&mut st, &mem)?;
+        patch_vdso(&mut st, &mem)?;
         let mut data = Vec::new();
         let regions = snapshot_regions(&st, &mem, &mut self.writer, &mut data)?;
         if let Some(scanner) = self.unrecordable.as_mut() {

@@ -35,7 +35,7 @@ impl Recorder {
             args = orig.args;
             site = orig.site;
         }
-        let Some(st) = self.program_seccomp(st, nr, &args, site)? else {
+        let Some(mut st) = self.program_seccomp(st, nr, &args, site)? else {
             return Ok(());
         };
         let spec = reel_syscalls::spec(nr);
@@ -51,11 +51,13 @@ impl Recorder {
             Some(Policy::Unsupported) | None => {
                 if self.warned.insert(nr) {
                     let what = if nr == libc::SYS_clone as u64 {
-                        "clone of a thread (CLONE_THREAD): threads are".to_string()
+                        "clone(CLONE_VM) of a process sharing its parent's memory (without CLONE_THREAD or CLONE_VFORK)".to_string()
                     } else {
-                        format!("syscall {} is", reel_syscalls::name(nr))
+                        format!("syscall {}", reel_syscalls::name(nr))
                     };
-                    eprintln!("reel: warning: {what} not supported yet; the program gets ENOSYS");
+                    eprintln!(
+                        "reel: warning: {what} is not supported yet; the program gets ENOSYS"
+                    );
                 }
                 Some(libc::ENOSYS)
             }
@@ -73,6 +75,9 @@ impl Recorder {
             Some(Policy::Special(sp)) => Some(sp),
             _ => None,
         };
+        if special == Some(Special::Clone) {
+            untraced_is_traced(&mut st, nr)?;
+        }
         let exec_args = if special == Some(Special::Execve) {
             let (path, argv) = self.read_exec_args(&st, nr, &args)?;
             if let Some(what) = foreign_binary(tid, &path) {
@@ -119,7 +124,7 @@ impl Recorder {
             // fastpath.rs): let the others run meanwhile.
             self.release_token(tid, Some((nr, args, site)))?;
         }
-        self.resume(st, Resume::Syscall, None)
+        self.enter_syscall(st, nr, &args)
     }
 
     /// Makes the syscall the task stopped at fail with `errno` without
@@ -142,6 +147,7 @@ impl Recorder {
 
     pub(super) fn on_syscall_exit(&mut self, st: Stopped) -> Result<()> {
         let tid = st.tid();
+        self.echo_done(tid)?;
         let sc = match self.task_info.get_mut(&tid).and_then(|t| t.syscall.take()) {
             Some(sc) => sc,
             // A syscall-exit stop we did not ask for; just go on.
@@ -375,6 +381,20 @@ impl Recorder {
         let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
         Ok(Some(MappedFile { file, path }))
     }
+}
+
+/// A `clone(CLONE_UNTRACED)` child would escape the recording (and, under
+/// reel's seccomp filter, have every call fail): the flag is dropped, here
+/// and at replay (`reel_syscalls::drop_untraced`), so the child is traced
+/// like any other. The event keeps the program's own flags.
+fn untraced_is_traced(st: &mut Stopped, nr: u64) -> Result<()> {
+    let mut regs = st.regs()?;
+    let mut args = regs.args();
+    if reel_syscalls::drop_untraced(nr, &mut args) {
+        regs.set_args(args);
+        st.set_regs(&regs)?;
+    }
+    Ok(())
 }
 
 /// The kernel's restart codes (ERESTARTSYS ... ERESTART_RESTARTBLOCK), which

@@ -27,6 +27,11 @@ impl Engine {
         let settid = (is_clone && flags & libc::CLONE_CHILD_SETTID as u64 != 0 && args[3] != 0)
             .then_some(args[3]);
         regs.back_up_to_syscall(nr);
+        // As when recording, the child is traced even if the program said not.
+        let mut real_args = args;
+        if reel_syscalls::drop_untraced(nr, &mut real_args) {
+            regs.set_args(real_args);
+        }
         st.set_regs(&regs)?;
         let real = st.tid();
         let mut child = None;
