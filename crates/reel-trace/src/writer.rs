@@ -420,6 +420,18 @@ impl TraceWriter {
         Ok(())
     }
 
+    /// Limits the data one snapshot may hold (holes do not count): a file
+    /// holding more is refused with [`TraceError::SnapshotTooLarge`]. `None`
+    /// (the default) sets no limit.
+    pub fn set_max_snapshot(&mut self, limit: Option<u64>) {
+        self.snapshots.max_data = limit;
+    }
+
+    /// The limit set by [`TraceWriter::set_max_snapshot`].
+    pub fn max_snapshot(&self) -> Option<u64> {
+        self.snapshots.max_data
+    }
+
     /// Stores a snapshot of the file at `path` (which may be a `/proc` magic
     /// link such as `/proc/PID/fd/N` or `/proc/PID/exe`) in the trace's
     /// `files/` directory and returns its id. Identical contents are stored

@@ -16,6 +16,7 @@ mod created;
 mod fastpath;
 mod guard;
 mod landmarks;
+mod memory;
 mod schedule;
 mod seccomp;
 mod signals;

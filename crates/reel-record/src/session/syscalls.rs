@@ -61,7 +61,10 @@ impl Recorder {
             }
             _ => None,
         };
-        if let Some(errno) = refuse.or_else(|| self.refuse_mem_open(&st, nr, &args)) {
+        let refuse = refuse
+            .or_else(|| self.refuse_mem_open(&st, nr, &args))
+            .or_else(|| self.refuse_mapping(&st, nr, &args));
+        if let Some(errno) = refuse {
             return self.fail_without_running(st, errno, site);
         }
         if let Some(Emit::InKernel { fd }) = spec.and_then(|s| s.emit) {

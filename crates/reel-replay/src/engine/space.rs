@@ -20,7 +20,8 @@ fn shared_copy(
         return Ok(p.clone());
     }
     let copy = scratch.path().join(format!("shared-{}", copies.len()));
-    std::fs::copy(snapshot, &copy).map_err(|_| ReplayError::MissingSnapshot {
+    // Holes stay holes: a sparse terabyte-long file costs what it holds.
+    reel_trace::sparse::copy_file(snapshot, &copy).map_err(|_| ReplayError::MissingSnapshot {
         original: original.to_string(),
         snapshot: snapshot.display().to_string(),
     })?;
