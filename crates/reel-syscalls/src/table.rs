@@ -165,10 +165,11 @@ const ROWS: &[SyscallSpec] = &[
     sys(27, "mincore", &[Ptr, Int, Ptr]).writes(Custom(o::mincore)),
     // MADV_DONTNEED & co. change memory contents: it must run at replay.
     sys(28, "madvise", &[Ptr, Int, Int]).execute(),
-    // SysV shared memory may be shared with processes outside the recording.
-    sys(29, "shmget", &[Int, Int, Hex]).unsupported(),
-    sys(30, "shmat", &[Int, Ptr, Hex]).unsupported(),
-    sys(31, "shmctl", &[Int, Int, Ptr]).unsupported(),
+    // System V shared memory: replay maps a file of its own per segment
+    // where the recorded attach was (see Special::Shm).
+    sys(29, "shmget", &[Int, Int, Hex]),
+    sys(30, "shmat", &[Int, Ptr, Hex]).special(Special::Shm),
+    sys(31, "shmctl", &[Int, Int, Ptr]).writes(Custom(o::shmctl)),
     sys(32, "dup", &[Fd]),
     sys(33, "dup2", &[Fd, Fd]),
     sys(34, "pause", &[]).blocks(),
@@ -223,8 +224,10 @@ const ROWS: &[SyscallSpec] = &[
     sys(63, "uname", &[Ptr]).writes(fixed(0, UTSNAME)),
     sys(64, "semget", &[Int, Int, Hex]),
     sys(65, "semop", &[Int, Ptr, Int]).blocks(),
+    // GETALL fills an array as long as the set, which the arguments do not
+    // say: the recorder adds that write (session/memory.rs).
     sys(66, "semctl", &[Int, Int, Int, Ptr]).writes(Custom(o::semctl)),
-    sys(67, "shmdt", &[Ptr]).unsupported(),
+    sys(67, "shmdt", &[Ptr]).special(Special::Shm),
     sys(68, "msgget", &[Int, Hex]),
     sys(69, "msgsnd", &[Int, Ptr, Int, Hex]).blocks(),
     sys(70, "msgrcv", &[Int, Ptr, Int, Int, Hex])

@@ -222,6 +222,50 @@ impl SnapshotStore {
         Ok((id, sync))
     }
 
+    /// Stores `len` bytes that are not a file (a System V shared memory
+    /// segment), read by `fill(offset, buf)` a block at a time; zero pages
+    /// become holes. Returns the id and, for a new file, its path.
+    pub(crate) fn store_bytes(
+        &mut self,
+        source: &str,
+        len: u64,
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(FileId, Option<PathBuf>), TraceError> {
+        let tmp = self.tmp_path();
+        let dst = File::create(&tmp).at(&tmp)?;
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = crate::sparse::fill_file(&dst, len, &mut buf, self.max_data, fill);
+        self.buf = buf;
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            if let (std::io::ErrorKind::FileTooLarge, Some(limit)) = (e.kind(), self.max_data) {
+                return Err(TraceError::SnapshotTooLarge {
+                    path: PathBuf::from(source),
+                    limit,
+                });
+            }
+            return Err(TraceError::io(&tmp, e));
+        }
+        let id = self.hash(&dst, &tmp)?;
+        drop(dst);
+        let new = self.install(&tmp, &id)?;
+        if new.is_some() {
+            let entry = SnapshotEntry {
+                id: id.clone(),
+                kind: SnapshotKind::Copy,
+                size: len,
+                source: source.to_string(),
+            };
+            let mut line = serde_json::to_vec(&entry).map_err(|e| TraceError::Encode {
+                path: self.index_path.clone(),
+                what: e.to_string(),
+            })?;
+            line.push(b'\n');
+            self.index.write_all(&line).at(&self.index_path)?;
+        }
+        Ok((id, new))
+    }
+
     /// Puts the finished temporary file `tmp` in place as snapshot `id`, or
     /// drops it when that content is already stored. Returns the final path
     /// when it was added.

@@ -186,6 +186,39 @@ pub(crate) fn transfer(
     Ok((canon.finish(), read))
 }
 
+/// Writes `len` bytes from `fill(offset, buf)` (a block at a time) into the
+/// empty file `dst`, zero pages as holes, writing at most `max_write` bytes.
+pub(crate) fn fill_file(
+    dst: &File,
+    len: u64,
+    buf: &mut Vec<u8>,
+    max_write: Option<u64>,
+    fill: &mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    buf.resize(BLOCK as usize, 0);
+    let mut written = 0u64;
+    let mut off = 0;
+    while off < len {
+        let n = BLOCK.min(len - off) as usize;
+        fill(off, &mut buf[..n])?;
+        for (i, page) in buf[..n].chunks(PAGE as usize).enumerate() {
+            if page.iter().all(|&b| b == 0) {
+                continue;
+            }
+            written += page.len() as u64;
+            if max_write.is_some_and(|m| written > m) {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    "more data than a snapshot may hold",
+                ));
+            }
+            dst.write_all_at(page, off + (i as u64) * PAGE)?;
+        }
+        off += n as u64;
+    }
+    dst.set_len(len)
+}
+
 /// Copies the file at `src` to a new file `dst`, holes as holes (the
 /// replay's own copy of a file mapped shared).
 pub fn copy_file(src: &std::path::Path, dst: &std::path::Path) -> io::Result<()> {

@@ -453,6 +453,24 @@ impl TraceWriter {
         Ok(id)
     }
 
+    /// Stores `len` bytes that are no file's (a System V shared memory
+    /// segment, named `source` for display) as a snapshot, read by
+    /// `fill(offset, buf)` a block at a time; zero pages cost nothing.
+    pub fn snapshot_bytes(
+        &mut self,
+        source: &str,
+        len: u64,
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<FileId, TraceError> {
+        let (id, new_file) = self.snapshots.store_bytes(source, len, fill)?;
+        if let Some(p) = new_file {
+            let mut st = self.shared.lock();
+            st.push(Job::SyncPath(p, None));
+            self.shared.to_writer.notify_one();
+        }
+        Ok(id)
+    }
+
     /// Finishes the recording: writes every pending event, the summary and the
     /// end marker, and fsyncs, after which readers report the trace complete.
     pub fn finish(mut self, summary: &Summary) -> Result<(), TraceError> {

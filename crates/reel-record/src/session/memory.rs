@@ -2,6 +2,23 @@
 //! large to snapshot, and System V shared memory.
 
 use super::*;
+use reel_sys::sysvipc;
+use reel_trace::MappedFile;
+
+/// The fake device under which System V segments join `shared_files`
+/// (their shmid as the inode): processes attaching one segment share it.
+const SYSV_DEVICE: u64 = u64::MAX;
+
+/// What the recorder keeps about System V shared memory.
+#[derive(Default)]
+pub(super) struct SysvState {
+    /// Segments the recorded tree created (their shmid).
+    created: HashSet<i32>,
+    /// Each segment's snapshot, taken at its first attach.
+    snapshots: HashMap<i32, MappedFile>,
+    /// Segments made outside the recording, already warned about.
+    warned: HashSet<i32>,
+}
 
 impl Recorder {
     /// For a call about to run: the errno it must fail with because reel
@@ -29,6 +46,86 @@ impl Recorder {
             human(limit)
         );
         Some(libc::ENOMEM)
+    }
+}
+
+impl Recorder {
+    /// Memory a call wrote that its table row cannot describe: the array
+    /// semctl(GETALL) fills, one `unsigned short` per semaphore of the set.
+    pub(super) fn extra_outputs(&self, nr: u64, args: &[u64; 6], result: i64) -> Vec<(u64, u64)> {
+        match reel_syscalls::semctl_getall(nr, args) {
+            Some(array) if result >= 0 => sysvipc::semaphores(args[0] as i32)
+                .map(|n| vec![(array, 2 * n)])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// After a System V IPC call: notes the segments the tree creates.
+    pub(super) fn after_sysv_call(&mut self, tid: Tid, nr: u64, result: i64) {
+        if nr != libc::SYS_shmget as u64 || result < 0 {
+            return;
+        }
+        let Some(seg) = sysvipc::segment(result as i32) else {
+            return;
+        };
+        if self.task_info.values().any(|t| t.pid == seg.cpid) || seg.cpid == tid {
+            self.sysv.created.insert(result as i32);
+        }
+    }
+
+    /// A successful shmat of segment `shmid` at `addr` by the stopped task:
+    /// the segment's snapshot (taken at its first attach in the recording,
+    /// which replay maps a copy of), and the processes that share it.
+    pub(super) fn on_shmat(
+        &mut self,
+        st: &Stopped,
+        shmid: i32,
+        addr: u64,
+    ) -> Result<Option<MappedFile>> {
+        let tid = st.tid();
+        let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
+        let sharers = self
+            .shared_files
+            .entry((SYSV_DEVICE, shmid as u64))
+            .or_default();
+        sharers.insert(pid);
+        if sharers.len() > 1 {
+            for p in sharers.clone() {
+                self.join_sharing_group(p);
+            }
+        }
+        if let Some(mf) = self.sysv.snapshots.get(&shmid) {
+            return Ok(Some(mf.clone()));
+        }
+        let Some(seg) = sysvipc::segment(shmid) else {
+            return Ok(None);
+        };
+        let len = seg.size.div_ceil(reel_sys::PAGE_SIZE) * reel_sys::PAGE_SIZE;
+        let outside = !self.sysv.created.contains(&shmid);
+        if outside && self.sysv.warned.insert(shmid) {
+            eprintln!(
+                "reel: warning: System V shared memory segment {shmid} (key {:#x}) was made outside the recording; changes other processes make to it are not recorded",
+                seg.key
+            );
+        }
+        let path = format!("SYSV{:08x} (shmid {shmid})", seg.key as u32);
+        let Some(mem) = self.memories.get(&pid) else {
+            return Ok(None);
+        };
+        // A segment the tree made was never attached before: all zero.
+        let mut fill = |off: u64, buf: &mut [u8]| -> std::io::Result<()> {
+            if !outside {
+                buf.fill(0);
+                return Ok(());
+            }
+            mem.read_into(st, addr + off, buf)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        let file = self.writer.snapshot_bytes(&path, len, &mut fill)?;
+        let mf = MappedFile { file, path };
+        self.sysv.snapshots.insert(shmid, mf.clone());
+        Ok(Some(mf))
     }
 }
 

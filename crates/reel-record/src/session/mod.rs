@@ -178,6 +178,8 @@ struct Recorder {
     unrecordable: Option<crate::unrecordable::Scanner>,
     /// The in-process syscall fast path (fastpath.rs).
     fast: fastpath::FastPath,
+    /// System V shared memory segments (memory.rs).
+    sysv: memory::SysvState,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -229,6 +231,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         vfork_held: HashMap::new(),
         unrecordable: (!reel_sys::cpu::cpuid_faulting()).then(Default::default),
         fast: fastpath::FastPath::new(opts.fast_path),
+        sysv: Default::default(),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);

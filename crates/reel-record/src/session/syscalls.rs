@@ -172,6 +172,7 @@ impl Recorder {
         }
         self.append_syscall(&st, &sc, result)?;
         self.note_created_file(tid, sc.nr, &sc.args, result);
+        self.after_sysv_call(tid, sc.nr, result);
         let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
@@ -240,7 +241,11 @@ impl Recorder {
         if let Some(spec) = sc.spec {
             let mem = self.mem(tid)?;
             let view = |addr, len| mem.read(st, addr, len).ok();
-            for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view) {
+            let extra = self.extra_outputs(sc.nr, &sc.args, result);
+            for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view)
+                .into_iter()
+                .chain(extra)
+            {
                 let start = data.len();
                 data.resize(start + len as usize, 0);
                 if mem.read_into(st, addr, &mut data[start..]).is_err() {
@@ -281,6 +286,9 @@ impl Recorder {
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
                 mapped_file = self.snapshot_mapping(tid, &sc.args)?;
+            }
+            if sc.nr == libc::SYS_shmat as u64 && result >= 0 {
+                mapped_file = self.on_shmat(st, sc.args[0] as i32, result as u64)?;
             }
         }
         let checksum = if self.checksum && self.digest_is_consistent(tid) {

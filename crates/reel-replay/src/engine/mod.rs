@@ -240,6 +240,7 @@ mod exec;
 mod fastpath;
 mod inspect;
 mod landmark;
+mod shm;
 mod signal;
 mod space;
 mod syscall;

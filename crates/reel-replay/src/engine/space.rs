@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 /// The replay's copy of the file the program mapped shared at `original`,
 /// made from `snapshot` the first time.
-fn shared_copy(
+pub(super) fn shared_copy(
     copies: &mut HashMap<String, std::path::PathBuf>,
     scratch: &tempfile::TempDir,
     original: &str,

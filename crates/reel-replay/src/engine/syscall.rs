@@ -85,6 +85,9 @@ impl Engine {
             Some(Policy::Special(Special::Mmap)) if ev.result >= 0 => {
                 st = self.replay_mmap(tid, st, ev)?;
             }
+            Some(Policy::Special(Special::Shm)) if ev.result >= 0 => {
+                st = self.replay_shm(tid, st, ev)?;
+            }
             Some(Policy::Special(Special::Brk)) => {
                 st = self.replay_brk(tid, st, ev)?;
             }
