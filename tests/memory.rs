@@ -32,7 +32,7 @@ macro_rules! memory_programs {
     };
 }
 
-memory_programs!(snapshot_limit, sysv_sem_msg, sysv_shm,);
+memory_programs!(shared_file_writes, snapshot_limit, sysv_sem_msg, sysv_shm,);
 
 /// Programs with tests of their own below, not run by the plain harness.
 const OWN_TESTS: &[&str] = &["sparse_huge"];

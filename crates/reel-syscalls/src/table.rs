@@ -329,8 +329,10 @@ const ROWS: &[SyscallSpec] = &[
     sys(146, "sched_get_priority_max", &[Int]),
     sys(147, "sched_get_priority_min", &[Int]),
     sys(148, "sched_rr_get_interval", &[Int, Ptr]).writes(fixed(1, TIMESPEC)),
-    sys(149, "mlock", &[Ptr, Int]),
-    sys(150, "munlock", &[Ptr, Int]),
+    // Locked pages change what madvise(MADV_DONTNEED) answers (EINVAL):
+    // replay locks them too (the recorded result is what the program sees).
+    sys(149, "mlock", &[Ptr, Int]).execute_unchecked(),
+    sys(150, "munlock", &[Ptr, Int]).execute_unchecked(),
     sys(151, "mlockall", &[Hex]),
     sys(152, "munlockall", &[]),
     sys(153, "vhangup", &[]),
@@ -564,7 +566,7 @@ const ROWS: &[SyscallSpec] = &[
     // Page faults handled by another thread: not replayable yet.
     sys(323, "userfaultfd", &[Hex]).refuse(ENOSYS),
     sys(324, "membarrier", &[Int, Hex, Int]),
-    sys(325, "mlock2", &[Ptr, Int, Hex]),
+    sys(325, "mlock2", &[Ptr, Int, Hex]).execute_unchecked(),
     sys(326, "copy_file_range", &[Fd, Ptr, Fd, Ptr, Int, Hex])
         .writes(Many(&[fixed(1, 8), fixed(3, 8)]))
         .emits(Emit::InKernel { fd: 2 }),

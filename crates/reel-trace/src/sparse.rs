@@ -228,6 +228,54 @@ pub fn copy_file(src: &std::path::Path, dst: &std::path::Path) -> io::Result<()>
     Ok(())
 }
 
+/// Makes the file at `dst` (mapped shared by replayed processes, so it is
+/// rewritten in place, never replaced) hold what the file at `src` holds.
+pub fn update_file(src: &std::path::Path, dst: &std::path::Path) -> io::Result<()> {
+    let from = File::open(src)?;
+    let to = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dst)?;
+    let len = from.metadata()?.len();
+    let new = data_ranges(&from, len)?;
+    let old = data_ranges(&to, to.metadata()?.len())?;
+    let mut buf = vec![0u8; BLOCK as usize];
+    for &(start, end) in &new {
+        let mut off = start;
+        while off < end {
+            let n = BLOCK.min(end - off) as usize;
+            read_full(&from, off, &mut buf[..n])?;
+            to.write_all_at(&buf[..n], off)?;
+            off += n as u64;
+        }
+    }
+    // Data the old contents had where the new have holes: zeros now.
+    buf.fill(0);
+    for &(start, end) in &old {
+        let mut off = start;
+        while off < end.min(len) {
+            let covered = new.iter().find(|&&(s, e)| s <= off && off < e);
+            let next = match covered {
+                Some(&(_, e)) => e,
+                None => {
+                    let stop = new
+                        .iter()
+                        .map(|&(s, _)| s)
+                        .filter(|&s| s > off)
+                        .min()
+                        .unwrap_or(u64::MAX)
+                        .min(end.min(len))
+                        .min(off + BLOCK);
+                    to.write_all_at(&buf[..(stop - off) as usize], off)?;
+                    stop
+                }
+            };
+            off = next;
+        }
+    }
+    to.set_len(len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +321,19 @@ mod tests {
         let g = std::fs::OpenOptions::new().write(true).open(&q).unwrap();
         g.write_all_at(b"x", 1 << 30).unwrap();
         assert_ne!(id_of(&copy), id);
+    }
+
+    #[test]
+    fn a_file_is_updated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let f = File::create(&a).unwrap();
+        f.set_len(1 << 24).unwrap();
+        f.write_all_at(b"new", 5 << 20).unwrap();
+        let g = File::create(&b).unwrap();
+        g.write_all_at(&[7u8; 8192], 1 << 20).unwrap();
+        update_file(&a, &b).unwrap();
+        let want = std::fs::read(&a).unwrap();
+        assert_eq!(std::fs::read(&b).unwrap(), want);
     }
 }

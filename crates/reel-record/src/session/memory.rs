@@ -9,9 +9,12 @@ use reel_trace::MappedFile;
 /// (their shmid as the inode): processes attaching one segment share it.
 const SYSV_DEVICE: u64 = u64::MAX;
 
-/// What the recorder keeps about System V shared memory.
+/// What the recorder keeps about shared memory.
 #[derive(Default)]
-pub(super) struct SysvState {
+pub(super) struct MemState {
+    /// Files mapped MAP_SHARED (device, inode), with the path their
+    /// snapshots name: writes to them change what the mappings show.
+    shared_mapped: HashMap<(u64, u64), String>,
     /// Segments the recorded tree created (their shmid).
     created: HashSet<i32>,
     /// Each segment's snapshot, taken at its first attach.
@@ -59,6 +62,52 @@ impl Recorder {
                 .unwrap_or_default(),
             _ => Vec::new(),
         }
+    }
+
+    /// After an mmap of a file that made `mapped`: a shared mapping is
+    /// noted, so that later writes to the file are snapshotted too.
+    pub(super) fn note_mapped_file(&mut self, tid: Tid, args: &[u64; 6], mapped: &MappedFile) {
+        if args[3] as i32 & libc::MAP_SHARED == 0 {
+            return;
+        }
+        if let Some(id) = proc::fd_identity(tid, args[4] as i32) {
+            self.sysv.shared_mapped.insert(id, mapped.path.clone());
+        }
+    }
+
+    /// After a call that wrote to or resized a file: when a recorded process
+    /// maps that file shared, its mappings show the change, which replay
+    /// (which emulates the call) must make to its copy of the file: the
+    /// file's snapshot after the call, as the event's `mapped_file`.
+    pub(super) fn snapshot_written_file(
+        &mut self,
+        tid: Tid,
+        nr: u64,
+        args: &[u64; 6],
+        result: i64,
+    ) -> Result<Option<MappedFile>> {
+        let writes_file = matches!(
+            nr as i64,
+            libc::SYS_write
+                | libc::SYS_pwrite64
+                | libc::SYS_writev
+                | libc::SYS_pwritev
+                | libc::SYS_pwritev2
+                | libc::SYS_ftruncate
+                | libc::SYS_fallocate
+        );
+        if !writes_file || result < 0 || self.sysv.shared_mapped.is_empty() {
+            return Ok(None);
+        }
+        let fd = args[0] as i32;
+        let Some(path) = proc::fd_identity(tid, fd).and_then(|id| self.sysv.shared_mapped.get(&id))
+        else {
+            return Ok(None);
+        };
+        let path = path.clone();
+        let link = format!("/proc/{tid}/fd/{fd}");
+        let file = self.writer.snapshot_file(std::path::Path::new(&link))?;
+        Ok(Some(MappedFile { file, path }))
     }
 
     /// After a System V IPC call: notes the segments the tree creates.

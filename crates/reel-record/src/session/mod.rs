@@ -178,8 +178,8 @@ struct Recorder {
     unrecordable: Option<crate::unrecordable::Scanner>,
     /// The in-process syscall fast path (fastpath.rs).
     fast: fastpath::FastPath,
-    /// System V shared memory segments (memory.rs).
-    sysv: memory::SysvState,
+    /// Shared files and System V segments (memory.rs).
+    sysv: memory::MemState,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header

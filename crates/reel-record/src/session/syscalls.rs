@@ -286,6 +286,11 @@ impl Recorder {
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
                 mapped_file = self.snapshot_mapping(tid, &sc.args)?;
+                if let Some(mf) = &mapped_file {
+                    self.note_mapped_file(tid, &sc.args, mf);
+                }
+            } else {
+                mapped_file = self.snapshot_written_file(tid, sc.nr, &sc.args, result)?;
             }
             if sc.nr == libc::SYS_shmat as u64 && result >= 0 {
                 mapped_file = self.on_shmat(st, sc.args[0] as i32, result as u64)?;
