@@ -4,6 +4,7 @@
 //! - `programs::*`: one test per `tests/programs/memory/*.c` (but those
 //!   in `OWN_TESTS`), checked by the harness of `tests/programs.rs` (native
 //!   run, record, replay; see the top of that file).
+//! - `process_vm_writev_is_named`: the refused call has its `reel:` line.
 //! - `snapshots::*`: a 100 GiB sparse file and a 1 TiB memfd leave a small
 //!   trace (recorded with a `--max-snapshot` that stops reel writing more,
 //!   so a regression cannot fill the disk); `--max-snapshot` refuses a
@@ -32,7 +33,13 @@ macro_rules! memory_programs {
     };
 }
 
-memory_programs!(shared_file_writes, snapshot_limit, sysv_sem_msg, sysv_shm,);
+memory_programs!(
+    read_child_memory,
+    shared_file_writes,
+    snapshot_limit,
+    sysv_sem_msg,
+    sysv_shm,
+);
 
 /// Programs with tests of their own below, not run by the plain harness.
 const OWN_TESTS: &[&str] = &["sparse_huge"];
@@ -65,6 +72,25 @@ fn disk_usage(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// Writing another recorded process's memory is refused with a line that
+/// names the call; reading it is recorded (the harness test replays it).
+#[test]
+fn process_vm_writev_is_named() {
+    let sb = Sandbox::new("mem-vm-writev");
+    let p = compile_program("memory/read_child_memory");
+    let trace = sb.path().join("trace");
+    let rec = sb.record(&trace, false, &p.argv, None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    assert!(
+        rec.stderr_str()
+            .lines()
+            .any(|l| l.starts_with("reel: ") && l.contains("process_vm_writev")),
+        "{}",
+        rec.describe()
+    );
+    sb.assert_replays_like(&trace, &rec);
 }
 
 mod snapshots {

@@ -545,8 +545,9 @@ const ROWS: &[SyscallSpec] = &[
     sys(309, "getcpu", &[Ptr, Ptr, Ptr]).writes(Many(&[fixed(0, 4), fixed(1, 4)])),
     sys(310, "process_vm_readv", &[Int, Ptr, Int, Ptr, Int, Hex])
         .writes(IovResult { iov: 1, cnt: 2 }),
-    // Writes another process's memory behind the recorder's back.
-    sys(311, "process_vm_writev", &[Int, Ptr, Int, Ptr, Int, Hex]).refuse(ENOSYS),
+    // Writes another process's memory behind the recorder's back (replay
+    // would have to make the same write): ENOSYS, with a warning.
+    sys(311, "process_vm_writev", &[Int, Ptr, Int, Ptr, Int, Hex]).unsupported(),
     sys(312, "kcmp", &[Int, Int, Int, Hex, Hex]),
     sys(313, "finit_module", &[Fd, Ptr, Hex]),
     sys(314, "sched_setattr", &[Int, Ptr, Hex]),
