@@ -65,6 +65,12 @@ enum Command {
         /// Stop at every syscall (no in-process fast path).
         #[arg(long)]
         no_fast_path: bool,
+        /// The most data one file snapshot may hold (holes do not count),
+        /// as bytes or with a K, M, G or T suffix; 0: no limit. A mapping
+        /// of a file holding more fails with ENOMEM and a `reel:` line.
+        /// Default: $REEL_MAX_SNAPSHOT, else 4G.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_snapshot: Option<u64>,
         /// The program and its arguments; reel's options end here.
         #[arg(
             required = true,
@@ -196,6 +202,7 @@ fn main() -> ExitCode {
             wait,
             fast_path,
             no_fast_path,
+            max_snapshot,
             command,
         } => {
             let default = match std::env::var("REEL_FAST_PATH").as_deref() {
@@ -204,7 +211,10 @@ fn main() -> ExitCode {
                 _ => FAST_PATH_DEFAULT,
             };
             let fast = (default || fast_path) && !no_fast_path;
-            cmd_record(output, checksum, chaos, wait, fast, command)
+            match max_snapshot.map_or_else(max_snapshot_default, Ok) {
+                Ok(limit) => cmd_record(output, checksum, chaos, wait, fast, limit, command),
+                Err(e) => Err(anyhow::anyhow!("REEL_MAX_SNAPSHOT: {e}")),
+            }
         }
         Command::Replay {
             autopilot,
@@ -348,12 +358,52 @@ fn lossy(s: &std::ffi::OsStr) -> String {
 /// otherwise (`--fast-path`, `--no-fast-path`, or `REEL_FAST_PATH=1`/`0`).
 const FAST_PATH_DEFAULT: bool = false;
 
+/// The default of `record --max-snapshot`, when REEL_MAX_SNAPSHOT is unset.
+const MAX_SNAPSHOT_DEFAULT: u64 = 4 << 30;
+
+/// `$REEL_MAX_SNAPSHOT`, else the default.
+fn max_snapshot_default() -> std::result::Result<u64, String> {
+    match std::env::var("REEL_MAX_SNAPSHOT") {
+        Ok(v) if !v.is_empty() => parse_size(&v),
+        _ => Ok(MAX_SNAPSHOT_DEFAULT),
+    }
+}
+
+/// A size in bytes, with an optional K, M, G or T suffix (powers of 1024).
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => {
+                    return Err(format!(
+                        "{text:?}: not a size (a number, then K, M, G or T)"
+                    ))
+                }
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: not a size (a number, then K, M, G or T)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("{text:?}: too large"))
+}
+
 fn cmd_record(
     output: Option<PathBuf>,
     checksum: bool,
     chaos: bool,
     wait_all: bool,
     fast_path: bool,
+    max_snapshot: u64,
     command: Vec<OsString>,
 ) -> Result<i32> {
     let prog = Path::new(&command[0]);
@@ -384,6 +434,7 @@ fn cmd_record(
     let cpu = reel_sys::cpu::current_cpu();
     let header = reel_record::header(&argv, &env, checksum, cpu);
     let mut writer = reel_trace::TraceWriter::create(&dir, &header)?;
+    writer.set_max_snapshot((max_snapshot > 0).then_some(max_snapshot));
     // Traces in the store share identical snapshots through its pool; one
     // written elsewhere with -o keeps its own (it may be on another
     // filesystem, and nothing would empty the pool of it).

@@ -42,6 +42,36 @@ pub fn link_open_file(src: &File, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The first offset at or after `from` where `file` holds data (not a
+/// hole), or `None` past the last data (`SEEK_DATA`; a filesystem without
+/// hole reporting answers as if the whole file were data).
+pub fn seek_data(file: &File, from: u64) -> io::Result<Option<u64>> {
+    seek(file, from, libc::SEEK_DATA)
+}
+
+/// The first offset at or after `from` that starts a hole (the file's end
+/// counts as one), or `None` when `from` is past the end (`SEEK_HOLE`).
+pub fn seek_hole(file: &File, from: u64) -> io::Result<Option<u64>> {
+    seek(file, from, libc::SEEK_HOLE)
+}
+
+fn seek(file: &File, from: u64, whence: libc::c_int) -> io::Result<Option<u64>> {
+    let Ok(off) = libc::off_t::try_from(from) else {
+        return Ok(None);
+    };
+    // SAFETY: lseek only moves the offset of a descriptor we own for the
+    // duration of the call; callers read with positioned I/O.
+    let r = unsafe { libc::lseek(file.as_raw_fd(), off, whence) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENXIO) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(Some(r as u64))
+}
+
 /// Makes the calling process ignore SIGINT and SIGQUIT, as a recorder must:
 /// the terminal sends them to the whole foreground process group, and the
 /// recorded program gets its own copy.

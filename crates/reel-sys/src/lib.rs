@@ -29,6 +29,7 @@ pub mod seccomp;
 pub mod spawn;
 pub mod stub;
 pub mod syscallbuf;
+pub mod sysvipc;
 pub mod task;
 pub mod vdso;
 mod wakeup;

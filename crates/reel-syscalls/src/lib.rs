@@ -8,7 +8,7 @@
 //! # Notes for the recorder and the replayer
 //!
 //! - Use [`policy_for`] rather than `spec.policy`: a few argument values
-//!   (`prctl(PR_SET_SECCOMP)`, `semctl(GETALL)` ...) are treated differently
+//!   (`prctl(PR_SET_SECCOMP)`, `clone(CLONE_VM)` ...) are treated differently
 //!   from the rest of their syscall.
 //! - [`output_ranges`] is meant for the syscall-exit stop: `Custom` outputs
 //!   read tracee memory the kernel just updated (`*addrlen`, `msg_controllen`,
@@ -40,7 +40,7 @@ pub use decode::{
     MAX_PATH,
 };
 pub use format::{errno_name, format_args, format_result, signal_name};
-pub use outputs::{ioctl_is_described, output_ranges, TraceeMemory, MAX_OUTPUT_LEN};
+pub use outputs::{ioctl_is_described, output_ranges, semctl_getall, TraceeMemory, MAX_OUTPUT_LEN};
 pub use table::TABLE;
 
 /// How an argument is printed by `reel dump`.
@@ -126,6 +126,11 @@ pub enum Special {
     /// mremap: replay runs it, forcing the recorded new address when the
     /// kernel was allowed to move the mapping.
     Mremap,
+    /// shmat, shmdt: System V shared memory. The recorder snapshots a
+    /// segment at its first attach (the `mapped_file` of the event); replay
+    /// maps one file of its own per segment, shared, at the recorded
+    /// address, and shmdt unmaps it.
+    Shm,
 }
 
 /// How a syscall's data reaches a file descriptor (used to echo writes to
@@ -296,7 +301,6 @@ pub fn by_name(name: &str) -> Option<&'static SyscallSpec> {
 ///   `prctl(PR_SET_SYSCALL_USER_DISPATCH)` are unsupported.
 /// - `arch_prctl(ARCH_SET_CPUID)` is refused with ENODEV, what kernels without
 ///   CPUID faulting return, because reel may use CPUID faulting itself.
-/// - `semctl(GETALL)` is unsupported: how much it writes depends on the set.
 /// - `clone(CLONE_VM)` without `CLONE_VFORK` or `CLONE_THREAD` is
 ///   unsupported (parent and child would run at once in one memory, outside
 ///   the thread scheduler).
@@ -312,8 +316,6 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
     const PR_SET_MM: u32 = 35;
     const PR_SET_SYSCALL_USER_DISPATCH: u32 = 59;
     const ARCH_SET_CPUID: u32 = 0x1012;
-    const GETALL: u32 = 13;
-    const IPC_64: u32 = 0x100;
     match (spec.nr as i64, args[0] as u32) {
         (libc::SYS_prctl, PR_SET_SECCOMP | PR_SET_TSC) => Policy::Refuse {
             errno: libc::EINVAL,
@@ -322,7 +324,6 @@ pub fn policy_for(spec: &SyscallSpec, args: &[u64; 6]) -> Policy {
         (libc::SYS_arch_prctl, ARCH_SET_CPUID) => Policy::Refuse {
             errno: libc::ENODEV,
         },
-        (libc::SYS_semctl, _) if args[2] as u32 & !IPC_64 == GETALL => Policy::Unsupported,
         // A process sharing memory with its parent while both run is a
         // thread reel would not know to schedule (CLONE_VFORK, where the
         // parent waits, and CLONE_THREAD are fine).

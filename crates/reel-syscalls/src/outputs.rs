@@ -505,8 +505,9 @@ pub(crate) fn arch_prctl(args: &[u64; 6], result: i64, _: &dyn TraceeMemory) -> 
 /// The IPC_64 flag some libcs add to SysV IPC commands.
 const IPC_64: u32 = 0x100;
 
-/// semctl(semid, semnum, cmd, arg): the status commands (GETALL, whose size
-/// depends on the set, is refused by [`crate::policy_for`]).
+/// semctl(semid, semnum, cmd, arg): the status commands. GETALL writes an
+/// array as long as the set, which only the kernel knows: the recorder adds
+/// that write itself ([`semctl_getall`]).
 pub(crate) fn semctl(args: &[u64; 6], result: i64, _: &dyn TraceeMemory) -> Vec<(u64, u64)> {
     if result < 0 {
         return Vec::new();
@@ -519,6 +520,30 @@ pub(crate) fn semctl(args: &[u64; 6], result: i64, _: &dyn TraceeMemory) -> Vec<
         _ => return Vec::new(),
     };
     vec![(args[3], size)]
+}
+
+/// For semctl(GETALL) (whatever the IPC_64 flag), the array argument: it
+/// receives one `unsigned short` per semaphore of the set.
+pub fn semctl_getall(nr: u64, args: &[u64; 6]) -> Option<u64> {
+    const GETALL: u32 = 13;
+    (nr == libc::SYS_semctl as u64 && args[2] as u32 & !IPC_64 == GETALL).then_some(args[3])
+}
+
+/// shmctl(shmid, cmd, buf): the status commands.
+pub(crate) fn shmctl(args: &[u64; 6], result: i64, _: &dyn TraceeMemory) -> Vec<(u64, u64)> {
+    if result < 0 {
+        return Vec::new();
+    }
+    let size = match args[1] as u32 & !IPC_64 {
+        // IPC_STAT, SHM_STAT, SHM_STAT_ANY: struct shmid64_ds
+        2 | 13 | 15 => 112,
+        // IPC_INFO: struct shminfo64
+        3 => 72,
+        // SHM_INFO: struct shm_info
+        14 => 48,
+        _ => return Vec::new(),
+    };
+    vec![(args[2], size)]
 }
 
 /// msgctl(msqid, cmd, buf): the status commands.

@@ -165,10 +165,11 @@ const ROWS: &[SyscallSpec] = &[
     sys(27, "mincore", &[Ptr, Int, Ptr]).writes(Custom(o::mincore)),
     // MADV_DONTNEED & co. change memory contents: it must run at replay.
     sys(28, "madvise", &[Ptr, Int, Int]).execute(),
-    // SysV shared memory may be shared with processes outside the recording.
-    sys(29, "shmget", &[Int, Int, Hex]).unsupported(),
-    sys(30, "shmat", &[Int, Ptr, Hex]).unsupported(),
-    sys(31, "shmctl", &[Int, Int, Ptr]).unsupported(),
+    // System V shared memory: replay maps a file of its own per segment
+    // where the recorded attach was (see Special::Shm).
+    sys(29, "shmget", &[Int, Int, Hex]),
+    sys(30, "shmat", &[Int, Ptr, Hex]).special(Special::Shm),
+    sys(31, "shmctl", &[Int, Int, Ptr]).writes(Custom(o::shmctl)),
     sys(32, "dup", &[Fd]),
     sys(33, "dup2", &[Fd, Fd]),
     sys(34, "pause", &[]).blocks(),
@@ -223,8 +224,10 @@ const ROWS: &[SyscallSpec] = &[
     sys(63, "uname", &[Ptr]).writes(fixed(0, UTSNAME)),
     sys(64, "semget", &[Int, Int, Hex]),
     sys(65, "semop", &[Int, Ptr, Int]).blocks(),
+    // GETALL fills an array as long as the set, which the arguments do not
+    // say: the recorder adds that write (session/memory.rs).
     sys(66, "semctl", &[Int, Int, Int, Ptr]).writes(Custom(o::semctl)),
-    sys(67, "shmdt", &[Ptr]).unsupported(),
+    sys(67, "shmdt", &[Ptr]).special(Special::Shm),
     sys(68, "msgget", &[Int, Hex]),
     sys(69, "msgsnd", &[Int, Ptr, Int, Hex]).blocks(),
     sys(70, "msgrcv", &[Int, Ptr, Int, Int, Hex])
@@ -326,8 +329,10 @@ const ROWS: &[SyscallSpec] = &[
     sys(146, "sched_get_priority_max", &[Int]),
     sys(147, "sched_get_priority_min", &[Int]),
     sys(148, "sched_rr_get_interval", &[Int, Ptr]).writes(fixed(1, TIMESPEC)),
-    sys(149, "mlock", &[Ptr, Int]),
-    sys(150, "munlock", &[Ptr, Int]),
+    // Locked pages change what madvise(MADV_DONTNEED) answers (EINVAL):
+    // replay locks them too (the recorded result is what the program sees).
+    sys(149, "mlock", &[Ptr, Int]).execute_unchecked(),
+    sys(150, "munlock", &[Ptr, Int]).execute_unchecked(),
     sys(151, "mlockall", &[Hex]),
     sys(152, "munlockall", &[]),
     sys(153, "vhangup", &[]),
@@ -540,8 +545,9 @@ const ROWS: &[SyscallSpec] = &[
     sys(309, "getcpu", &[Ptr, Ptr, Ptr]).writes(Many(&[fixed(0, 4), fixed(1, 4)])),
     sys(310, "process_vm_readv", &[Int, Ptr, Int, Ptr, Int, Hex])
         .writes(IovResult { iov: 1, cnt: 2 }),
-    // Writes another process's memory behind the recorder's back.
-    sys(311, "process_vm_writev", &[Int, Ptr, Int, Ptr, Int, Hex]).refuse(ENOSYS),
+    // Writes another process's memory behind the recorder's back (replay
+    // would have to make the same write): ENOSYS, with a warning.
+    sys(311, "process_vm_writev", &[Int, Ptr, Int, Ptr, Int, Hex]).unsupported(),
     sys(312, "kcmp", &[Int, Int, Int, Hex, Hex]),
     sys(313, "finit_module", &[Fd, Ptr, Hex]),
     sys(314, "sched_setattr", &[Int, Ptr, Hex]),
@@ -561,7 +567,7 @@ const ROWS: &[SyscallSpec] = &[
     // Page faults handled by another thread: not replayable yet.
     sys(323, "userfaultfd", &[Hex]).refuse(ENOSYS),
     sys(324, "membarrier", &[Int, Hex, Int]),
-    sys(325, "mlock2", &[Ptr, Int, Hex]),
+    sys(325, "mlock2", &[Ptr, Int, Hex]).execute_unchecked(),
     sys(326, "copy_file_range", &[Fd, Ptr, Fd, Ptr, Int, Hex])
         .writes(Many(&[fixed(1, 8), fixed(3, 8)]))
         .emits(Emit::InKernel { fd: 2 }),

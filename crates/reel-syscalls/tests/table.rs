@@ -172,8 +172,11 @@ fn policies_of_note() {
             errno: libc::ENOSYS
         }
     );
-    for n in ["shmat", "io_setup"] {
+    for n in ["memfd_secret", "io_setup", "process_vm_writev"] {
         assert_eq!(policy(n), Policy::Unsupported, "{n}");
+    }
+    for n in ["shmat", "shmdt"] {
+        assert_eq!(policy(n), Policy::Special(Special::Shm), "{n}");
     }
     for n in [
         "read",
@@ -278,9 +281,18 @@ fn argument_dependent_policies() {
     );
     assert_eq!(policy_for(arch, &[0x1002, 0x1000, 0, 0, 0, 0]), arch.policy);
     let semctl = by_name("semctl").unwrap();
+    // GETALL: emulated, the recorder adds the array's write.
     assert_eq!(
         policy_for(semctl, &[1, 0, 13, 0x1000, 0, 0]),
-        Policy::Unsupported
+        Policy::Emulate
+    );
+    assert_eq!(
+        reel_syscalls::semctl_getall(semctl.nr, &[1, 0, 13 | 0x100, 0x1000, 0, 0]),
+        Some(0x1000)
+    );
+    assert_eq!(
+        reel_syscalls::semctl_getall(semctl.nr, &[1, 0, 2, 0x1000, 0, 0]),
+        None
     );
     assert_eq!(
         policy_for(semctl, &[1, 0, 2, 0x1000, 0, 0]),

@@ -15,6 +15,14 @@ pub enum TraceError {
         #[source]
         source: std::io::Error,
     },
+    /// A file holds more data than one snapshot may (`record --max-snapshot`).
+    #[error("{}: holds more than {limit} bytes of data, the most a snapshot may hold (see record --max-snapshot)", path.display())]
+    SnapshotTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
     /// A new trace must go into a directory that does not exist or is empty.
     #[error("{}: directory exists and is not empty", path.display())]
     DirNotEmpty {

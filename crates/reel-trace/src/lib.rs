@@ -18,6 +18,7 @@ mod pool;
 mod position;
 mod reader;
 mod snapshot;
+pub mod sparse;
 mod store;
 mod writer;
 

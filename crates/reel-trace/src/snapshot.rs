@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -70,9 +70,6 @@ const SYSTEM_DIRS: &[&str] = &[
     "/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/opt/", "/etc/",
 ];
 
-/// Copy buffer size.
-const BUF: usize = 1 << 20;
-
 /// The snapshot side of a `TraceWriter`.
 pub(crate) struct SnapshotStore {
     files: PathBuf,
@@ -84,6 +81,8 @@ pub(crate) struct SnapshotStore {
     buf: Vec<u8>,
     /// The store's pool, when the trace is in a store.
     pool: Option<PathBuf>,
+    /// The most data one snapshot may hold (holes aside), if limited.
+    pub(crate) max_data: Option<u64>,
 }
 
 impl SnapshotStore {
@@ -104,6 +103,7 @@ impl SnapshotStore {
             tmp_counter: 0,
             buf: Vec::new(),
             pool: None,
+            max_data: None,
         })
     }
 
@@ -129,9 +129,7 @@ impl SnapshotStore {
         let Some(pool) = self.pool.clone() else {
             return Ok(None);
         };
-        let mut reader = src.try_clone().at(path)?;
-        reader.seek(SeekFrom::Start(0)).at(path)?;
-        let id = self.hash(&mut reader, path)?;
+        let id = self.hash(src, path)?;
         let target = self.files.join(&id.0);
         if self.stored.contains(&id.0) || target.exists() {
             // The same contents under another name: already in the trace.
@@ -180,6 +178,15 @@ impl SnapshotStore {
             return Ok((id.clone(), None));
         }
         let source = source_name(path);
+        if let Some(limit) = self.max_data {
+            let data = crate::sparse::data_size(&src).at(path)?;
+            if data > limit {
+                return Err(TraceError::SnapshotTooLarge {
+                    path: source,
+                    limit,
+                });
+            }
+        }
 
         let (id, kind, new_file) = if let Some(r) = self.try_reflink(&src)? {
             r
@@ -215,6 +222,50 @@ impl SnapshotStore {
         Ok((id, sync))
     }
 
+    /// Stores `len` bytes that are not a file (a System V shared memory
+    /// segment), read by `fill(offset, buf)` a block at a time; zero pages
+    /// become holes. Returns the id and, for a new file, its path.
+    pub(crate) fn store_bytes(
+        &mut self,
+        source: &str,
+        len: u64,
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(FileId, Option<PathBuf>), TraceError> {
+        let tmp = self.tmp_path();
+        let dst = File::create(&tmp).at(&tmp)?;
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = crate::sparse::fill_file(&dst, len, &mut buf, self.max_data, fill);
+        self.buf = buf;
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            if let (std::io::ErrorKind::FileTooLarge, Some(limit)) = (e.kind(), self.max_data) {
+                return Err(TraceError::SnapshotTooLarge {
+                    path: PathBuf::from(source),
+                    limit,
+                });
+            }
+            return Err(TraceError::io(&tmp, e));
+        }
+        let id = self.hash(&dst, &tmp)?;
+        drop(dst);
+        let new = self.install(&tmp, &id)?;
+        if new.is_some() {
+            let entry = SnapshotEntry {
+                id: id.clone(),
+                kind: SnapshotKind::Copy,
+                size: len,
+                source: source.to_string(),
+            };
+            let mut line = serde_json::to_vec(&entry).map_err(|e| TraceError::Encode {
+                path: self.index_path.clone(),
+                what: e.to_string(),
+            })?;
+            line.push(b'\n');
+            self.index.write_all(&line).at(&self.index_path)?;
+        }
+        Ok((id, new))
+    }
+
     /// Puts the finished temporary file `tmp` in place as snapshot `id`, or
     /// drops it when that content is already stored. Returns the final path
     /// when it was added.
@@ -245,8 +296,8 @@ impl SnapshotStore {
             return Ok(None);
         }
         drop(dst);
-        let mut clone = File::open(&tmp).at(&tmp)?;
-        let id = self.hash(&mut clone, &tmp)?;
+        let clone = File::open(&tmp).at(&tmp)?;
+        let id = self.hash(&clone, &tmp)?;
         let new = self.install(&tmp, &id)?;
         Ok(Some((id, SnapshotKind::Reflink, new)))
     }
@@ -269,10 +320,7 @@ impl SnapshotStore {
         if !immutable {
             return Ok(None);
         }
-        // The clone shares the file offset: rewind, whatever read before.
-        let mut reader = src.try_clone().at(path)?;
-        reader.seek(SeekFrom::Start(0)).at(path)?;
-        let id = self.hash(&mut reader, path)?;
+        let id = self.hash(src, path)?;
         let target = self.files.join(&id.0);
         if self.stored.contains(&id.0) || target.exists() {
             self.stored.insert(id.0.clone());
@@ -289,7 +337,8 @@ impl SnapshotStore {
         Ok(Some((id, SnapshotKind::Hardlink, Some(target))))
     }
 
-    /// Copies `src`, hashing while copying (one pass over the data).
+    /// Copies `src`, hashing while copying (one pass over the data), its
+    /// holes left as holes (see `sparse.rs`).
     #[allow(clippy::type_complexity)]
     fn copy(
         &mut self,
@@ -297,53 +346,34 @@ impl SnapshotStore {
         path: &Path,
     ) -> Result<(FileId, SnapshotKind, Option<PathBuf>), TraceError> {
         let tmp = self.tmp_path();
-        let mut dst = File::create(&tmp).at(&tmp)?;
-        let mut reader = src.try_clone().at(path)?;
-        reader.seek(SeekFrom::Start(0)).at(path)?;
-        let mut hasher = blake3::Hasher::new();
+        let dst = File::create(&tmp).at(&tmp)?;
         let mut buf = std::mem::take(&mut self.buf);
-        buf.resize(BUF, 0);
-        let result = (|| -> Result<(), TraceError> {
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => return Ok(()),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(TraceError::io(path, e)),
-                };
-                hasher.update(&buf[..n]);
-                dst.write_all(&buf[..n]).at(&tmp)?;
-            }
-        })();
+        let result = crate::sparse::transfer(src, Some(&dst), &mut buf, self.max_data);
         self.buf = buf;
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+        let id = match result {
+            Ok((id, _)) => id,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                if let (std::io::ErrorKind::FileTooLarge, Some(limit)) = (e.kind(), self.max_data) {
+                    return Err(TraceError::SnapshotTooLarge {
+                        path: source_name(path),
+                        limit,
+                    });
+                }
+                return Err(TraceError::io(path, e));
+            }
+        };
         drop(dst);
-        let id = FileId(hasher.finalize().to_hex().to_string());
         let new = self.install(&tmp, &id)?;
         Ok((id, SnapshotKind::Copy, new))
     }
 
-    /// blake3 of a file's contents from its current offset.
-    fn hash(&mut self, f: &mut File, path: &Path) -> Result<FileId, TraceError> {
-        let mut hasher = blake3::Hasher::new();
+    /// The snapshot id of a file's contents (see `sparse.rs`).
+    fn hash(&mut self, f: &File, path: &Path) -> Result<FileId, TraceError> {
         let mut buf = std::mem::take(&mut self.buf);
-        buf.resize(BUF, 0);
-        let r = loop {
-            match f.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    hasher.update(&buf[..n]);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(TraceError::io(path, e)),
-            }
-        };
+        let r = crate::sparse::transfer(f, None, &mut buf, None);
         self.buf = buf;
-        r?;
-        Ok(FileId(hasher.finalize().to_hex().to_string()))
+        Ok(r.at(path)?.0)
     }
 
     /// Makes the index and the `files/` directory entries durable.
@@ -364,20 +394,10 @@ fn source_name(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// blake3 of a whole file, as a snapshot id.
+/// The snapshot id of a whole file.
 pub(crate) fn hash_file(path: &Path) -> Result<FileId, TraceError> {
-    let mut f = File::open(path).at(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; BUF];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(TraceError::io(path, e)),
-        }
-    }
-    Ok(FileId(hasher.finalize().to_hex().to_string()))
+    let f = File::open(path).at(path)?;
+    Ok(crate::sparse::transfer(&f, None, &mut Vec::new(), None)
+        .at(path)?
+        .0)
 }

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -613,28 +612,18 @@ fn copy_in_place(path: &Path) -> Result<u64, TraceError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    let mut src = File::open(path).at(path)?;
-    let mut dst = File::create(&tmp).at(&tmp)?;
-    // A read/write loop rather than std::io::copy: the latter may use
-    // copy_file_range, which can share extents again on btrfs or xfs.
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let got = match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(TraceError::io(path, e));
-            }
-        };
-        if let Err(e) = dst.write_all(&buf[..got]) {
+    let src = File::open(path).at(path)?;
+    let dst = File::create(&tmp).at(&tmp)?;
+    // Positioned reads and writes rather than std::io::copy: the latter may
+    // use copy_file_range, which can share extents again on btrfs or xfs.
+    // Holes stay holes.
+    let n = match crate::sparse::transfer(&src, Some(&dst), &mut Vec::new(), None) {
+        Ok((_, n)) => n,
+        Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            return Err(TraceError::io(&tmp, e));
+            return Err(TraceError::io(path, e));
         }
-        n += got as u64;
-    }
+    };
     dst.sync_all().at(&tmp)?;
     drop(dst);
     // rename replaces the link itself, never the file it shares with.

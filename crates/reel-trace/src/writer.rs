@@ -420,6 +420,18 @@ impl TraceWriter {
         Ok(())
     }
 
+    /// Limits the data one snapshot may hold (holes do not count): a file
+    /// holding more is refused with [`TraceError::SnapshotTooLarge`]. `None`
+    /// (the default) sets no limit.
+    pub fn set_max_snapshot(&mut self, limit: Option<u64>) {
+        self.snapshots.max_data = limit;
+    }
+
+    /// The limit set by [`TraceWriter::set_max_snapshot`].
+    pub fn max_snapshot(&self) -> Option<u64> {
+        self.snapshots.max_data
+    }
+
     /// Stores a snapshot of the file at `path` (which may be a `/proc` magic
     /// link such as `/proc/PID/fd/N` or `/proc/PID/exe`) in the trace's
     /// `files/` directory and returns its id. Identical contents are stored
@@ -436,6 +448,24 @@ impl TraceWriter {
                 .map(|pool| (pool.to_path_buf(), id.0.clone()));
             let mut st = self.shared.lock();
             st.push(Job::SyncPath(p, publish));
+            self.shared.to_writer.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// Stores `len` bytes that are no file's (a System V shared memory
+    /// segment, named `source` for display) as a snapshot, read by
+    /// `fill(offset, buf)` a block at a time; zero pages cost nothing.
+    pub fn snapshot_bytes(
+        &mut self,
+        source: &str,
+        len: u64,
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<FileId, TraceError> {
+        let (id, new_file) = self.snapshots.store_bytes(source, len, fill)?;
+        if let Some(p) = new_file {
+            let mut st = self.shared.lock();
+            st.push(Job::SyncPath(p, None));
             self.shared.to_writer.notify_one();
         }
         Ok(id)

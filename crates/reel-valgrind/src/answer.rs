@@ -58,6 +58,13 @@ impl Session<'_> {
                     reel_syscalls::name(nr)
                 ),
             }),
+            Some(Policy::Special(Special::Shm)) => Err(VgError::Unsupported {
+                event: number,
+                what: format!(
+                    "{}: System V shared memory does not replay under valgrind yet",
+                    reel_syscalls::name(nr)
+                ),
+            }),
             _ => self.emulate(st, number, ev, data, args),
         }
     }

@@ -17,6 +17,7 @@ mod echo_order;
 mod fastpath;
 mod guard;
 mod landmarks;
+mod memory;
 mod schedule;
 mod seccomp;
 mod signals;
@@ -180,6 +181,8 @@ struct Recorder {
     fast: fastpath::FastPath,
     /// Echoed writes, one at a time (echo_order.rs).
     echo: echo_order::EchoOrder,
+    /// Shared files and System V segments (memory.rs).
+    sysv: memory::MemState,
 }
 
 /// Records `opts.program` into the trace written by `writer` (whose header
@@ -232,6 +235,7 @@ pub fn record(opts: &RecordOptions, writer: TraceWriter) -> Result<RecordOutcome
         unrecordable: (!reel_sys::cpu::cpuid_faulting()).then(Default::default),
         fast: fastpath::FastPath::new(opts.fast_path),
         echo: Default::default(),
+        sysv: Default::default(),
     };
     rec.task_info.insert(root, Task::new(root));
     rec.memories.insert(root, Memory::open(&first)?);

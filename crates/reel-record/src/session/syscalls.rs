@@ -63,7 +63,10 @@ impl Recorder {
             }
             _ => None,
         };
-        if let Some(errno) = refuse.or_else(|| self.refuse_mem_open(&st, nr, &args)) {
+        let refuse = refuse
+            .or_else(|| self.refuse_mem_open(&st, nr, &args))
+            .or_else(|| self.refuse_mapping(&st, nr, &args));
+        if let Some(errno) = refuse {
             return self.fail_without_running(st, errno, site);
         }
         if let Some(Emit::InKernel { fd }) = spec.and_then(|s| s.emit) {
@@ -175,6 +178,7 @@ impl Recorder {
         }
         self.append_syscall(&st, &sc, result)?;
         self.note_created_file(tid, sc.nr, &sc.args, result);
+        self.after_sysv_call(tid, sc.nr, result);
         let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
@@ -243,7 +247,11 @@ impl Recorder {
         if let Some(spec) = sc.spec {
             let mem = self.mem(tid)?;
             let view = |addr, len| mem.read(st, addr, len).ok();
-            for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view) {
+            let extra = self.extra_outputs(sc.nr, &sc.args, result);
+            for (addr, len) in reel_syscalls::output_ranges(spec, &sc.args, result, &view)
+                .into_iter()
+                .chain(extra)
+            {
                 let start = data.len();
                 data.resize(start + len as usize, 0);
                 if mem.read_into(st, addr, &mut data[start..]).is_err() {
@@ -284,6 +292,14 @@ impl Recorder {
             }
             if spec.policy == Policy::Special(Special::Mmap) && result >= 0 {
                 mapped_file = self.snapshot_mapping(tid, &sc.args)?;
+                if let Some(mf) = &mapped_file {
+                    self.note_mapped_file(tid, &sc.args, mf);
+                }
+            } else {
+                mapped_file = self.snapshot_written_file(tid, sc.nr, &sc.args, result)?;
+            }
+            if sc.nr == libc::SYS_shmat as u64 && result >= 0 {
+                mapped_file = self.on_shmat(st, sc.args[0] as i32, result as u64)?;
             }
         }
         let checksum = if self.checksum && self.digest_is_consistent(tid) {

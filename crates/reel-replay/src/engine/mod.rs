@@ -241,6 +241,7 @@ mod fastpath;
 mod inspect;
 mod landmark;
 mod robust;
+mod shm;
 mod signal;
 mod space;
 mod syscall;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 /// The replay's copy of the file the program mapped shared at `original`,
 /// made from `snapshot` the first time.
-fn shared_copy(
+pub(super) fn shared_copy(
     copies: &mut HashMap<String, std::path::PathBuf>,
     scratch: &tempfile::TempDir,
     original: &str,
@@ -20,7 +20,8 @@ fn shared_copy(
         return Ok(p.clone());
     }
     let copy = scratch.path().join(format!("shared-{}", copies.len()));
-    std::fs::copy(snapshot, &copy).map_err(|_| ReplayError::MissingSnapshot {
+    // Holes stay holes: a sparse terabyte-long file costs what it holds.
+    reel_trace::sparse::copy_file(snapshot, &copy).map_err(|_| ReplayError::MissingSnapshot {
         original: original.to_string(),
         snapshot: snapshot.display().to_string(),
     })?;
@@ -50,10 +51,11 @@ impl Engine {
                 what: format!("no address space for task {tid}"),
             })?;
         let keep = (flags as i32) & (libc::MAP_NORESERVE | libc::MAP_GROWSDOWN | libc::MAP_STACK);
-        // A writable shared mapping of a file is how processes share memory:
-        // the replayed ones map one copy of it, shared, as they did the file.
-        let shared =
-            (flags as i32) & libc::MAP_SHARED != 0 && (prot as i32) & libc::PROT_WRITE != 0;
+        // A shared mapping of a file is how processes share memory (and a
+        // read-only one shows what writable ones and writes to the file
+        // change): the replayed ones map one copy of it, shared, as they
+        // did the file.
+        let shared = (flags as i32) & libc::MAP_SHARED != 0;
         let res = match &ev.mapped_file {
             Some(mf) => {
                 let snapshot = self.reader.file_path(&mf.file);
@@ -100,6 +102,24 @@ impl Engine {
         };
         self.memories.insert(mem_pid, mem);
         res
+    }
+
+    /// A call that wrote to a file mapped shared, whose snapshot after the
+    /// call the recorder stored (`mapped_file`): the replay's copy of that
+    /// file, which replayed processes map, gets the same contents (and
+    /// size: pages past the old end would raise SIGBUS otherwise).
+    pub(super) fn sync_written_file(&mut self, ev: &SyscallEvent) -> Result<()> {
+        let Some(mf) = &ev.mapped_file else {
+            return Ok(());
+        };
+        let Some(copy) = self.shared_files.get(&mf.path) else {
+            return Ok(());
+        };
+        let snapshot = self.reader.file_path(&mf.file);
+        reel_trace::sparse::update_file(&snapshot, copy).map_err(|_| ReplayError::MissingSnapshot {
+            original: mf.path.clone(),
+            snapshot: snapshot.display().to_string(),
+        })
     }
 
     pub(super) fn replay_brk(

@@ -85,8 +85,14 @@ impl Engine {
             Some(Policy::Special(Special::Mmap)) if ev.result >= 0 => {
                 st = self.replay_mmap(tid, st, ev)?;
             }
+            Some(Policy::Special(Special::Shm)) if ev.result >= 0 => {
+                st = self.replay_shm(tid, st, ev)?;
+            }
             Some(Policy::Special(Special::Brk)) => {
                 st = self.replay_brk(tid, st, ev)?;
+            }
+            Some(Policy::Emulate) if ev.mapped_file.is_some() => {
+                self.sync_written_file(ev)?;
             }
             Some(Policy::Special(Special::ExitGroup)) if self.has_live_siblings(tid) => {
                 regs.back_up_to_syscall(nr);
