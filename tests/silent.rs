@@ -297,6 +297,46 @@ fn edited_signal_rip_and_register_diverge() {
     }
 }
 
+/// A default-action signal (SIGTERM from a child, arriving while the
+/// process computes without syscalls) goes in at a landmark, and replay
+/// checks its instruction pointer and the registers it arrives with, as
+/// for handler deliveries: each edited in the trace is reported.
+#[test]
+fn edited_default_action_signal_diverges() {
+    let sb = Sandbox::new("silent-default-signal");
+    let prog = program(&sb, "silent", "term_computing");
+    let trace = sb.path().join("orig");
+    let rec = sb.record(&trace, false, &[s(&prog)], None);
+    assert_eq!(rec.status, 143, "{}", rec.describe());
+    let ok = sb.replay(&trace);
+    assert_eq!(ok.status, 143, "{}", ok.describe());
+    let signal = records(&trace)
+        .iter()
+        .find(|r| {
+            matches!(&r.event, Event::Signal(s)
+                if s.delivery == SignalDelivery::DefaultAction && s.landmark.is_some())
+        })
+        .expect("a default-action delivery at a landmark")
+        .number;
+    type Edit = fn(&mut reel_trace::SignalEvent);
+    let edits: [(&str, Edit, &str); 2] = [
+        ("rip", |e| e.rip += 1, "arrived at"),
+        ("rbx", |e| e.regs[5] ^= 0x100, "rbx="),
+    ];
+    for (name, edit, what) in edits {
+        let edited = sb.path().join(name);
+        rewrite_trace(&trace, &edited, |r| {
+            if r.number == signal {
+                if let Event::Signal(e) = &mut r.event {
+                    edit(e);
+                }
+            }
+        });
+        let line = divergence_at(&sb.replay(&edited), signal);
+        assert!(line.contains(what), "{name}: expected {what}:\n{line}");
+    }
+}
+
 /// A task's recorded exit status is checked when it ends.
 #[test]
 fn edited_exit_status_diverges() {
