@@ -588,7 +588,6 @@ print('handler ran while computing:', got, n > 0)
 "#;
 
     #[test]
-    #[ignore = "flaky: the SIGALRM can land in a loop of Python's interpreter whose progress is only in memory with a period too long to watch (README limitations); the replay then runs to the pass bound (minutes). Run with --ignored"]
     fn python_busy_loop_handler() {
         let py = python3();
         check_and_report("python-busy", &argv(&[&py, "-c", PY_BUSY]), &spec(0));
@@ -600,7 +599,6 @@ print('handler ran while computing:', got, n > 0)
     /// landmark needs the words found by the long watch, or its replay
     /// would stop at every call of millions. Its numbers depend on timing.
     #[test]
-    #[ignore = "flaky: a landmark in a frame deeper than an earlier handler's can find stale signal-frame bytes in its red zone that differ in replay (README limitations)"]
     fn openssl_speed() {
         if !Path::new("/usr/bin/openssl").exists() {
             eprintln!("skipped: openssl is not installed");
