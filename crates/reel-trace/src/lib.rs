@@ -23,7 +23,7 @@ mod writer;
 
 pub use error::TraceError;
 pub use event::*;
-pub use position::{Landmark, Position, PASSES_PER_NS};
+pub use position::{Landmark, Position, CPU_FACTOR, PASSES_PER_NS};
 pub use reader::{Record, TraceReader};
 pub use snapshot::{read_index as read_snapshot_index, SnapshotEntry, SnapshotKind};
 pub use store::{
