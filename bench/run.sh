@@ -32,7 +32,7 @@ mkdir -p "$BENCH_WORK"
 limit=${BENCH_TIMEOUT:-300}
 
 workloads=("$@")
-[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8 memloop timer locks condwait python4)
+[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8 memloop timer locks condwait python4 openssl)
 # cmd_of W: the command line of workload W (a compiled bench/W.c, or
 # `sh bench/W.sh`).
 declare -A cmd_of

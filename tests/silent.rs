@@ -297,6 +297,87 @@ fn edited_signal_rip_and_register_diverge() {
     }
 }
 
+/// A default-action signal (SIGTERM from a child, arriving while the
+/// process computes without syscalls) goes in at a landmark, and replay
+/// checks its instruction pointer and the registers it arrives with, as
+/// for handler deliveries: each edited in the trace is reported.
+#[test]
+fn edited_default_action_signal_diverges() {
+    let sb = Sandbox::new("silent-default-signal");
+    let prog = program(&sb, "silent", "term_computing");
+    let trace = sb.path().join("orig");
+    let rec = sb.record(&trace, false, &[s(&prog)], None);
+    assert_eq!(rec.status, 143, "{}", rec.describe());
+    let ok = sb.replay(&trace);
+    assert_eq!(ok.status, 143, "{}", ok.describe());
+    let signal = records(&trace)
+        .iter()
+        .find(|r| {
+            matches!(&r.event, Event::Signal(s)
+                if s.delivery == SignalDelivery::DefaultAction && s.landmark.is_some())
+        })
+        .expect("a default-action delivery at a landmark")
+        .number;
+    type Edit = fn(&mut reel_trace::SignalEvent);
+    let edits: [(&str, Edit, &str); 2] = [
+        ("rip", |e| e.rip += 1, "arrived at"),
+        ("rbx", |e| e.regs[5] ^= 0x100, "rbx="),
+    ];
+    for (name, edit, what) in edits {
+        let edited = sb.path().join(name);
+        rewrite_trace(&trace, &edited, |r| {
+            if r.number == signal {
+                if let Event::Signal(e) = &mut r.event {
+                    edit(e);
+                }
+            }
+        });
+        let line = divergence_at(&sb.replay(&edited), signal);
+        assert!(line.contains(what), "{name}: expected {what}:\n{line}");
+    }
+}
+
+/// A landmark moved (in the trace) into a function the program never
+/// calls: the replayed thread never reaches its instruction and never makes
+/// a syscall, so neither the pass bound nor a syscall ends the search. The
+/// replay reports the divergence once the thread used far more CPU time
+/// than the recorded one (its CPU time, not the clock: a loaded machine
+/// gives it little), instead of spinning for ever.
+#[test]
+fn landmark_never_passed_is_bounded_by_cpu_time() {
+    let sb = Sandbox::new("silent-landmark-elsewhere");
+    let prog = program(&sb, "silent", "landmark_elsewhere");
+    let trace = sb.path().join("orig");
+    let rec = sb.record(&trace, false, &[s(&prog)], None);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let elsewhere = rec
+        .stdout_str()
+        .lines()
+        .find_map(|l| l.strip_prefix("never_called at 0x"))
+        .and_then(|a| u64::from_str_radix(a.trim(), 16).ok())
+        .expect("the program prints never_called's address");
+    let signal = records(&trace)
+        .iter()
+        .find(|r| matches!(&r.event, Event::Signal(s) if s.landmark.is_some()))
+        .expect("a delivery at a landmark")
+        .number;
+    let edited = sb.path().join("elsewhere");
+    rewrite_trace(&trace, &edited, |r| {
+        if r.number == signal {
+            if let Event::Signal(e) = &mut r.event {
+                if let Some(lm) = &mut e.landmark {
+                    lm.regs[16] = elsewhere;
+                }
+            }
+        }
+    });
+    let line = divergence_at(&sb.replay(&edited), signal);
+    assert!(
+        line.contains("s of CPU time without a match"),
+        "expected the CPU-time bound:\n{line}"
+    );
+}
+
 /// A task's recorded exit status is checked when it ends.
 #[test]
 fn edited_exit_status_diverges() {

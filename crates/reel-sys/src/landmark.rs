@@ -22,11 +22,11 @@ pub const RIP: usize = 16;
 /// Index of rsp.
 pub const RSP: usize = 19;
 /// Index of eflags.
-const EFLAGS: usize = 18;
+pub(crate) const EFLAGS: usize = 18;
 /// Index of orig_rax, which is not part of the program's state.
-const ORIG_RAX: usize = 15;
+pub(crate) const ORIG_RAX: usize = 15;
 /// The flags a program can observe: CF PF AF ZF SF DF OF (not TF, RF ...).
-const FLAGS_MASK: u64 = 0xcd5;
+pub(crate) const FLAGS_MASK: u64 = 0xcd5;
 /// Names of the flat register list, for reports.
 const REG_NAMES: [&str; 27] = [
     "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
@@ -34,12 +34,12 @@ const REG_NAMES: [&str; 27] = [
     "gs",
 ];
 /// The x86-64 red zone: leaf functions keep data below rsp.
-const RED_ZONE: u64 = 128;
+pub(crate) const RED_ZONE: u64 = 128;
 /// Most single-steps spent reaching a patchable instruction, and watching
 /// one pass of the loop.
 const MAX_STEPS: usize = 3000;
 /// Most memory words a landmark watches.
-const MAX_WORDS: usize = 4;
+pub(crate) const MAX_WORDS: usize = 4;
 /// Shortest instruction a 5-byte `jmp rel32` can replace.
 pub const PATCH_LEN: usize = 5;
 
@@ -281,44 +281,76 @@ pub struct Placement {
 }
 
 /// How one step ended.
-enum Step {
+pub(crate) enum Step {
     Done(Stopped),
     /// Something other than the step happened (a fault the instruction
     /// raised, which it raises again when resumed): stop stepping here.
     Stuck(Stopped),
 }
 
-struct Stepper<'a> {
-    tasks: &'a mut TaskSet,
+pub(crate) struct Stepper<'a> {
+    pub(crate) tasks: &'a mut TaskSet,
     is_async: &'a dyn Fn(i32, i32) -> bool,
-    arrived: Vec<ArrivedSignal>,
+    pub(crate) arrived: Vec<ArrivedSignal>,
     steps: usize,
 }
 
 impl Stepper<'_> {
     /// Resumes `task` as `how` and waits for it to trap (a single-step, or
     /// the breakpoint reel set).
-    fn run(&mut self, task: Stopped, how: Resume) -> Result<Step> {
+    pub(crate) fn run(&mut self, task: Stopped, how: Resume) -> Result<Step> {
+        Ok(match self.run_until(task, how, None)? {
+            Ok(step) => step,
+            Err(st) => Step::Stuck(st),
+        })
+    }
+
+    /// Like [`Stepper::run`], but with a `deadline`: once it passed, the
+    /// thread is interrupted and returned (Err) where it stopped.
+    pub(crate) fn run_until(
+        &mut self,
+        task: Stopped,
+        how: Resume,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<std::result::Result<Step, Stopped>> {
         let tid = task.tid();
         let mut task = task;
+        let mut late = false;
         loop {
             self.tasks.insert(task.resume(how, None)?);
-            let st = match self.tasks.wait(Some(tid))? {
+            let waited = match deadline {
+                None => self.tasks.wait(Some(tid))?,
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    match self.tasks.wait_for(tid, left)? {
+                        Some(w) => w,
+                        None => {
+                            self.tasks.interrupt(tid)?;
+                            late = true;
+                            self.tasks.wait(Some(tid))?
+                        }
+                    }
+                }
+            };
+            let st = match waited {
                 Waited::Stopped(st) => st,
                 Waited::Exited(_, c) => return Err(gone(tid, format!("exited with {c}"))),
                 Waited::Signaled(_, s) => {
                     return Err(gone(tid, format!("was killed by signal {s}")))
                 }
             };
+            if late && matches!(st.reason(), StopReason::GroupStop(_)) {
+                return Ok(Err(st));
+            }
             match st.reason() {
                 StopReason::Signal(libc::SIGTRAP) => {
                     self.steps += 1;
-                    return Ok(Step::Done(st));
+                    return Ok(Ok(Step::Done(st)));
                 }
                 StopReason::Signal(sig) => {
                     let info = st.siginfo()?;
                     if !(self.is_async)(sig, info.si_code) {
-                        return Ok(Step::Stuck(st));
+                        return Ok(Ok(Step::Stuck(st)));
                     }
                     self.arrived.push(ArrivedSignal {
                         signo: sig,
@@ -328,12 +360,12 @@ impl Stepper<'_> {
                 }
                 // A late interrupt or job-control stop: nothing ran.
                 StopReason::GroupStop(_) => task = st,
-                _ => return Ok(Step::Stuck(st)),
+                _ => return Ok(Ok(Step::Stuck(st))),
             }
         }
     }
 
-    fn step(&mut self, task: Stopped) -> Result<Step> {
+    pub(crate) fn step(&mut self, task: Stopped) -> Result<Step> {
         self.run(task, Resume::SingleStep)
     }
 
@@ -369,8 +401,22 @@ fn gone(tid: i32, what: String) -> SysError {
 
 /// Per page, a hash of the memory [`memory_digest`] covers.
 fn page_hashes(task: &Stopped, mem: &Memory, stack_end: Option<u64>) -> Result<HashMap<u64, u64>> {
-    let sp = task.regs()?.sp();
     let mut out = HashMap::new();
+    for_each_page(task, mem, stack_end, |addr, page| {
+        out.insert(addr, hash_bytes(FNV_OFFSET, page));
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each page of the memory [`memory_digest`] covers (the
+/// own stack from its red zone, page-aligned).
+pub(crate) fn for_each_page(
+    task: &Stopped,
+    mem: &Memory,
+    stack_end: Option<u64>,
+    mut f: impl FnMut(u64, &[u8]),
+) -> Result<()> {
+    let sp = task.regs()?.sp();
     let mut page = vec![0u8; PAGE_SIZE as usize];
     for m in maps(task.tid())? {
         if !m.write || m.shared || m.name.starts_with("[v") {
@@ -390,12 +436,12 @@ fn page_hashes(task: &Stopped, mem: &Memory, stack_end: Option<u64>) -> Result<H
         };
         while addr < m.end {
             if mem.read_into(task, addr, &mut page).is_ok() {
-                out.insert(addr, hash_bytes(FNV_OFFSET, &page));
+                f(addr, &page);
             }
             addr += PAGE_SIZE;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Brings the interrupted thread `task` to a landmark and takes its state:
@@ -412,18 +458,74 @@ pub fn place(
     stack_end: Option<u64>,
     is_async: &dyn Fn(i32, i32) -> bool,
 ) -> Result<Placement> {
-    let mut s = Stepper {
+    match place_with(task, tasks, mem, stack_end, is_async, false)? {
+        Placed::Landmark(p) => Ok(p),
+        Placed::Left { .. } => unreachable!("only the long watch leaves the thread elsewhere"),
+    }
+}
+
+/// What [`place_far`] did.
+#[derive(Debug)]
+pub enum Placed {
+    /// The thread is at a landmark.
+    Landmark(Placement),
+    /// Running the thread on (the long watch), it stopped for something
+    /// else first (a syscall, a fault, RDTSC): no landmark; the caller
+    /// handles that stop as it would any other.
+    Left {
+        /// The thread, at that stop.
+        task: Stopped,
+        /// Signals that arrived meanwhile (not delivered).
+        arrived: Vec<ArrivedSignal>,
+    },
+}
+
+/// Like [`place`], but when watching passes found no memory words that
+/// tell this pass from the earlier ones (a loop whose progress is in
+/// memory with a period too long to single-step), it runs the thread on at
+/// full speed through the landmark's instruction to find them
+/// ([`crate::longwatch`]). That may bring the thread to a syscall first.
+pub fn place_far(
+    task: Stopped,
+    tasks: &mut TaskSet,
+    mem: &Memory,
+    stack_end: Option<u64>,
+    is_async: &dyn Fn(i32, i32) -> bool,
+) -> Result<Placed> {
+    place_with(task, tasks, mem, stack_end, is_async, true)
+}
+
+fn place_with(
+    task: Stopped,
+    tasks: &mut TaskSet,
+    mem: &Memory,
+    stack_end: Option<u64>,
+    is_async: &dyn Fn(i32, i32) -> bool,
+    long: bool,
+) -> Result<Placed> {
+    let s = Stepper {
         tasks,
         is_async,
         arrived: Vec::new(),
         steps: 0,
     };
+    place_from(s, task, mem, stack_end, long)
+}
+
+/// [`place_with`] with the stepper already made.
+fn place_from(
+    mut s: Stepper<'_>,
+    task: Stopped,
+    mem: &Memory,
+    stack_end: Option<u64>,
+    long: bool,
+) -> Result<Placed> {
     let mut task = task;
     // Out of a string instruction, on to a patchable one.
     let (st, target) = to_patchable(&mut s, task, mem, MAX_STEPS)?;
     task = st;
     let Some(target) = target else {
-        return finish(task, mem, stack_end, s, Vec::new());
+        return finish(task, mem, stack_end, s, Vec::new()).map(Placed::Landmark);
     };
     // Passes through the target, watched: SAMPLE passes to find the pages
     // that change, then SAMPLE more keeping those pages at each pass. The
@@ -435,7 +537,7 @@ pub fn place(
     for _ in 0..SAMPLE {
         match next_pass(&mut s, task, mem, target, budget)? {
             Ok(st) => task = st,
-            Err(st) => return give_up(s, st, mem, stack_end),
+            Err(st) => return give_up(s, st, mem, stack_end, long),
         }
     }
     let after = page_hashes(&task, mem, stack_end)?;
@@ -450,14 +552,51 @@ pub fn place(
     for _ in 0..SAMPLE {
         match next_pass(&mut s, task, mem, target, budget)? {
             Ok(st) => task = st,
-            Err(st) => return give_up(s, st, mem, stack_end),
+            Err(st) => return give_up(s, st, mem, stack_end, long),
         }
         for (i, a) in changed.iter().enumerate() {
             history[i].push(mem.read(&task, *a, PAGE_SIZE as usize)?);
         }
     }
     let words = watched_words(&changed, &history);
-    finish(task, mem, stack_end, s, words)
+    if long {
+        // Words that change from pass to pass may still come back at each
+        // call of the function: the long watch looks further.
+        let fallback: Vec<u64> = words.iter().map(|&(a, _)| a).collect();
+        return long_watch(s, task, mem, stack_end, target, &fallback);
+    }
+    finish(task, mem, stack_end, s, words).map(Placed::Landmark)
+}
+
+/// The long watch from `target` (where `task` is), then the landmark.
+fn long_watch(
+    mut s: Stepper<'_>,
+    task: Stopped,
+    mem: &Memory,
+    stack_end: Option<u64>,
+    target: u64,
+    fallback: &[u64],
+) -> Result<Placed> {
+    use crate::longwatch::Watched;
+    match crate::longwatch::run(&mut s, task, mem, stack_end, target)? {
+        Watched::Found(task, mut words) => {
+            if words.is_empty() {
+                // Nothing better: the short watch's words, as they are here.
+                for &a in fallback {
+                    words.push((a, mem.read_u64(&task, a)?));
+                }
+            }
+            finish(task, mem, stack_end, s, words).map(Placed::Landmark)
+        }
+        Watched::Left(task) => Ok(Placed::Left {
+            task,
+            arrived: s.arrived,
+        }),
+        // The thread stopped passing the landmark's instruction (it left
+        // the loop): the short watch from where it is now, whose words
+        // still tell its passes apart there.
+        Watched::Late(task) => place_from(s, task, mem, stack_end, false),
+    }
 }
 
 /// Steps `task` (at most `max` more steps) out of a string instruction and
@@ -503,9 +642,13 @@ fn give_up(
     task: Stopped,
     mem: &Memory,
     stack_end: Option<u64>,
-) -> Result<Placement> {
-    let (task, _) = to_patchable(&mut s, task, mem, MAX_STEPS)?;
-    finish(task, mem, stack_end, s, Vec::new())
+    long: bool,
+) -> Result<Placed> {
+    let (task, target) = to_patchable(&mut s, task, mem, MAX_STEPS)?;
+    match target {
+        Some(target) if long => long_watch(s, task, mem, stack_end, target, &[]),
+        _ => finish(task, mem, stack_end, s, Vec::new()).map(Placed::Landmark),
+    }
 }
 
 /// Passes sampled (twice) to choose the watched words.

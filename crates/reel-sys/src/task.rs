@@ -379,6 +379,43 @@ impl TaskSet {
         }
     }
 
+    /// Like [`TaskSet::wait`] for task `tid`, but gives up after `timeout`
+    /// (None then). Sleeps in `sigtimedwait` for SIGCHLD, which every stop
+    /// of a tracee sends reel: blocked meanwhile, so none is missed.
+    pub fn wait_for(&mut self, tid: i32, timeout: std::time::Duration) -> Result<Option<Waited>> {
+        let deadline = std::time::Instant::now() + timeout;
+        // SAFETY: signal sets are plain data initialised by sigemptyset;
+        // the mask calls only change this thread's mask, restored below.
+        let (set, old) = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGCHLD);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            (set, old)
+        };
+        let got = loop {
+            match self.wait_flags(Some(tid), libc::WNOHANG) {
+                Ok(Some(w)) => break Ok(Some(w)),
+                Err(e) => break Err(e),
+                Ok(None) => {}
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break Ok(None);
+            }
+            let ts = libc::timespec {
+                tv_sec: left.as_secs() as libc::time_t,
+                tv_nsec: left.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: waits for SIGCHLD (blocked above); no siginfo wanted.
+            unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
+        };
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        got
+    }
+
     /// Stops a running task with PTRACE_INTERRUPT; it reports a
     /// [`StopReason::GroupStop`] stop through [`TaskSet::wait`].
     pub fn interrupt(&mut self, tid: i32) -> Result<()> {

@@ -24,7 +24,7 @@ mod writer;
 
 pub use error::TraceError;
 pub use event::*;
-pub use position::{Landmark, Position, PASSES_PER_NS};
+pub use position::{Landmark, Position, CPU_FACTOR, PASSES_PER_NS};
 pub use reader::{Record, TraceReader};
 pub use snapshot::{read_index as read_snapshot_index, SnapshotEntry, SnapshotKind};
 pub use store::{
@@ -34,7 +34,7 @@ pub use writer::{Summary, TraceWriter};
 
 /// Major format version. A reader accepts only traces with this major version:
 /// it changes whenever an older reader could misread a newer trace.
-pub const FORMAT_MAJOR: u32 = 3;
+pub const FORMAT_MAJOR: u32 = 4;
 
 /// Minor format version: bumped for additions a reader of the same major
 /// version may safely ignore (new optional header fields, new files).

@@ -38,6 +38,9 @@ pub struct Landmark {
 /// takes a branch, and no core takes more than a few per cycle.
 pub const PASSES_PER_NS: u64 = 16;
 
+/// How many times the recorded thread's CPU time a replay's search may take.
+pub const CPU_FACTOR: u64 = 8;
+
 impl Landmark {
     /// How many passes through the landmark's instruction the replay may
     /// see before it knows the thread has diverged: more than the recorded
@@ -47,6 +50,21 @@ impl Landmark {
             self.cpu_ns
                 .saturating_mul(PASSES_PER_NS)
                 .saturating_add(1 << 20)
+        })
+    }
+
+    /// How much CPU time (ns) the replayed thread may spend looking for the
+    /// landmark before it knows it has diverged, whether or not it passes the
+    /// instruction (a loop that never reaches it): [`CPU_FACTOR`] times what
+    /// the recorded thread used (a compare stub adds a nanosecond or two to
+    /// each pass; measured, a replay uses about the recording's CPU time),
+    /// plus 2 s for short runs.
+    /// None when unknown.
+    pub fn cpu_limit_ns(&self) -> Option<u64> {
+        (self.cpu_ns != u64::MAX).then(|| {
+            self.cpu_ns
+                .saturating_mul(CPU_FACTOR)
+                .saturating_add(2_000_000_000)
         })
     }
 

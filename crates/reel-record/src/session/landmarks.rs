@@ -5,6 +5,7 @@
 
 use super::Recorder;
 use crate::{RecordError, Result};
+use reel_sys::landmark::Placed;
 use reel_sys::Stopped;
 use reel_trace::Landmark;
 
@@ -12,6 +13,35 @@ impl Recorder {
     /// Places the interrupted thread `st` at a landmark and returns it with
     /// the landmark. Signals that arrived meanwhile are held.
     pub(super) fn place_landmark(&mut self, st: Stopped) -> Result<(Stopped, Landmark)> {
+        match self.place(st, false)? {
+            Ok(placed) => Ok(placed),
+            Err(_) => unreachable!("only the long watch leaves a thread elsewhere"),
+        }
+    }
+
+    /// Like [`Recorder::place_landmark`], but may run the thread on at full
+    /// speed to find what tells the landmark's pass from the others
+    /// (`reel_sys::landmark::place_far`); if the thread stops for something
+    /// else first (a syscall), that stop is handled as usual and None
+    /// returned.
+    pub(super) fn place_landmark_far(
+        &mut self,
+        st: Stopped,
+    ) -> Result<Option<(Stopped, Landmark)>> {
+        match self.place(st, true)? {
+            Ok(placed) => Ok(Some(placed)),
+            Err(st) => {
+                self.on_stop(st)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn place(
+        &mut self,
+        st: Stopped,
+        far: bool,
+    ) -> Result<std::result::Result<(Stopped, Landmark), Stopped>> {
         let tid = st.tid();
         let pid = self.task_info.get(&tid).map_or(tid, |t| t.pid);
         let mem = self
@@ -30,12 +60,31 @@ impl Recorder {
             _ => u64::MAX,
         };
         let is_async = |sig, code| !reel_syscalls::is_fault_signal(sig, code);
-        let placed = reel_sys::landmark::place(st, &mut self.tasks, mem, None, &is_async)?;
+        let placed = if far {
+            reel_sys::landmark::place_far(st, &mut self.tasks, mem, None, &is_async)?
+        } else {
+            Placed::Landmark(reel_sys::landmark::place(
+                st,
+                &mut self.tasks,
+                mem,
+                None,
+                &is_async,
+            )?)
+        };
+        let placed = match placed {
+            Placed::Landmark(p) => p,
+            Placed::Left { task, arrived } => {
+                for s in arrived {
+                    self.hold(tid, s.signo, s.siginfo);
+                }
+                return Ok(Err(task));
+            }
+        };
         for s in placed.arrived {
             self.hold(tid, s.signo, s.siginfo);
         }
         let state = placed.state;
-        Ok((
+        Ok(Ok((
             placed.task,
             Landmark {
                 regs: state.regs,
@@ -44,6 +93,6 @@ impl Recorder {
                 words: state.words,
                 cpu_ns,
             },
-        ))
+        )))
     }
 }

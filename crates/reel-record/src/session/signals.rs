@@ -124,7 +124,25 @@ impl Recorder {
                 // its delivery decides whether the call is restarted.)
                 return self.resume(st, Resume::Cont, None);
             }
-            return self.deliver(st, sig, SignalDelivery::DefaultAction);
+            if stops_by_default(sig) {
+                return self.deliver(st, sig, SignalDelivery::DefaultAction);
+            }
+            // It ends the task where it happens to be, a place replay cannot
+            // find: it goes in at a landmark instead, where replay checks
+            // the registers it arrives with.
+            let siginfo = st.siginfo_bytes()?;
+            let (st, landmark) = self.place_landmark(st)?;
+            if let Some(t) = self.task_info.get_mut(&tid) {
+                let held = HeldSignal {
+                    signo: sig,
+                    siginfo,
+                    since: std::time::Instant::now(),
+                };
+                t.injecting = Some((held, SignalDelivery::DefaultAction));
+                t.landmark = Some(landmark);
+            }
+            reel_sys::send_signal(tid, sig)?;
+            return self.resume(st, Resume::Cont, None);
         }
         // A handler would run at whatever instruction the task is at: hold
         // the signal for the task's next syscall.
@@ -160,7 +178,10 @@ impl Recorder {
             delivery,
             rip: st.regs()?.ip(),
             regs: st.regs()?.to_vec(),
-            landmark: if delivery == SignalDelivery::Interrupted {
+            landmark: if matches!(
+                delivery,
+                SignalDelivery::Interrupted | SignalDelivery::DefaultAction
+            ) {
                 self.task_info
                     .get_mut(&st.tid())
                     .and_then(|t| t.landmark.take())
@@ -240,8 +261,11 @@ impl Recorder {
         let Some(st) = self.fast_defer_interrupt(st)? else {
             return Ok(());
         };
-        // The signal goes in at a landmark, which replay finds again.
-        let (st, landmark) = self.place_landmark(st)?;
+        // The signal goes in at a landmark, which replay finds again (or
+        // at the syscall the thread reached first while reel watched it).
+        let Some((st, landmark)) = self.place_landmark_far(st)? else {
+            return Ok(());
+        };
         if let Some(t) = self.task_info.get_mut(&tid) {
             if let Some(held) = t.held.pop_front() {
                 let signo = held.signo;
@@ -278,4 +302,12 @@ impl Recorder {
         )?;
         self.resume(st, Resume::Cont, None)
     }
+}
+
+/// Signals whose default action stops the task (job control).
+fn stops_by_default(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
 }

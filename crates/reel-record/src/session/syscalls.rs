@@ -179,7 +179,11 @@ impl Recorder {
         self.append_syscall(&st, &sc, result)?;
         self.note_created_file(tid, sc.nr, &sc.args, result);
         self.after_sysv_call(tid, sc.nr, result);
-        let st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
+        let mut st = self.fast_on_exit(st, sc.nr, &sc.args, result)?;
+        if sc.nr == libc::SYS_rt_sigreturn as u64 {
+            // Replay clears the same frame at the same point (engine/syscall.rs).
+            reel_sys::sigframe::clear_dead(&mut st, self.mem(tid)?, sc.site.rsp)?;
+        }
         if sc.nr == libc::SYS_mmap as u64 && result >= 0 && sc.args[2] & libc::PROT_EXEC as u64 != 0
         {
             self.scan_new_code(&st, result as u64)?;

@@ -42,6 +42,13 @@ pub(super) struct SearchStats {
     pub(super) passes: u64,
 }
 
+/// How often a search checks the CPU time of the thread it runs.
+const CPU_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// CPU time allowed for each ptrace stop of a search, on top of the
+/// landmark's limit (generous: a stop costs the thread a few microseconds).
+const STOP_NS: u64 = 200_000;
+
 /// The filter installed at a landmark's instruction.
 struct Filter {
     kind: Search,
@@ -80,10 +87,35 @@ impl Engine {
         let mut hits = 0u64;
         let mut last_miss = String::from("the landmark's instruction was never reached");
         let mut how = Resume::Sysemu;
+        // A thread that diverged into a loop that never passes the filter
+        // would run for ever: bounded by its CPU time (not the clock: a
+        // loaded machine gives it little), checked while it runs.
+        let cpu_start = reel_sys::proc::process_cpu_ns(real);
+        let cpu_limit = lm.cpu_limit_ns();
+        let mut cut = false;
+        // Each ptrace stop (a breakpoint pass, a patched `pause`) costs the
+        // thread kernel time the recorded run may not have had: allowed for.
+        let mut stops = 0u64;
         loop {
             self.tasks.insert(st.resume(how, sig.take())?);
             how = Resume::Sysemu;
-            let mut next = match self.tasks.wait(Some(real))? {
+            let waited = loop {
+                if let Some(w) = self.tasks.wait_for(real, CPU_POLL)? {
+                    stops += 1;
+                    break w;
+                }
+                let used = reel_sys::proc::process_cpu_ns(real)
+                    .zip(cpu_start)
+                    .map(|(now, start)| now.saturating_sub(start));
+                let limit = cpu_limit.map(|l| l.saturating_add(stops.saturating_mul(STOP_NS)));
+                if !cut && used.zip(limit).is_some_and(|(u, l)| u > l) {
+                    // Its next stop is this interrupt (or a stop that
+                    // came first, handled as usual).
+                    self.tasks.interrupt(real)?;
+                    cut = true;
+                }
+            };
+            let mut next = match waited {
                 Waited::Stopped(s) => s,
                 Waited::Exited(_, c) => {
                     self.mark_gone(tid, reel_trace::ExitKind::Exited(c));
@@ -177,6 +209,15 @@ impl Engine {
                     // Not the replay's: discarded, as in `advance`.
                     st = next;
                 }
+                StopReason::GroupStop(_) if cut => {
+                    let passes = match filter.kind {
+                        Search::Stub => self.mem_of(&next)?.read_u64(&next, stub::PASSES)?,
+                        Search::Breakpoint => hits,
+                    };
+                    let passes =
+                        format!("{passes} passes through the landmark's instruction ({last_miss})");
+                    return self.search_out_of_time(tid, next, &filter, lm, expected, passes);
+                }
                 StopReason::GroupStop(_) => {
                     self.first_stop(tid, &mut next)?;
                     st = next;
@@ -233,6 +274,29 @@ impl Engine {
         };
         let actual = format!(
             "{limit} passes through the landmark's instruction without a match, more than the recorded thread could make in its {:.3} s of CPU time ({closest})",
+            lm.cpu_ns as f64 / 1e9
+        );
+        let st = self.remove(st, filter)?;
+        self.park(tid, st)?;
+        Err(self.diverged(tid, expected, actual))
+    }
+
+    /// The thread used far more CPU time than the recorded one did to reach
+    /// the landmark (it diverged, and computes without reaching it): remove
+    /// the filter, park it, report the divergence.
+    fn search_out_of_time(
+        &mut self,
+        tid: Tid,
+        st: Stopped,
+        filter: &Filter,
+        lm: &Landmark,
+        expected: String,
+        passes: String,
+    ) -> Result<()> {
+        let actual = format!(
+            "more than {:.3} s of CPU time without a match ({}x the {:.3} s the recorded thread used, and 2 s); {passes}",
+            lm.cpu_limit_ns().unwrap_or(0) as f64 / 1e9,
+            reel_trace::CPU_FACTOR,
             lm.cpu_ns as f64 / 1e9
         );
         let st = self.remove(st, filter)?;

@@ -26,6 +26,12 @@ impl Engine {
                 self.park(tid, st)?;
                 self.send_recorded(tid, ev.signo)?;
             }
+            SignalDelivery::DefaultAction if ev.landmark.is_some() => {
+                // Recorded at a landmark: the task ends there.
+                let lm = ev.landmark.as_ref().expect("checked");
+                self.run_to_landmark(tid, lm, &expected)?;
+                self.send_recorded(tid, ev.signo)?;
+            }
             SignalDelivery::AfterSyscall | SignalDelivery::DefaultAction => {
                 self.send_recorded(tid, ev.signo)?;
                 if let Some((mask, size)) = self.task(tid)?.temp_mask.take() {
@@ -56,11 +62,12 @@ impl Engine {
                     st.set_siginfo_bytes(&ev.siginfo)?;
                 }
                 let ip = st.regs()?.ip();
-                // Signals delivered where they happened to arrive are only
-                // placed between the same two events.
+                // Signals delivered where they happened to arrive (stops,
+                // older traces) are only placed between the same two events.
                 let placed_exactly = match ev.delivery {
-                    SignalDelivery::DefaultAction => false,
-                    SignalDelivery::Interrupted => ev.landmark.is_some(),
+                    SignalDelivery::DefaultAction | SignalDelivery::Interrupted => {
+                        ev.landmark.is_some()
+                    }
                     _ => true,
                 };
                 if placed_exactly && ip != ev.rip {

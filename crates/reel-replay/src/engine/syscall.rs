@@ -40,6 +40,7 @@ impl Engine {
         let policy = reel_syscalls::spec(nr).map(|s| reel_syscalls::policy_for(s, &args));
         match policy {
             Some(Policy::Execute { check_result }) => {
+                let entry_sp = regs.sp();
                 st = self.execute_checked(tid, st, check_result.then_some(ev.result), &expected)?;
                 if !check_result {
                     st = self.check_unchecked_result(tid, st, ev)?;
@@ -50,7 +51,9 @@ impl Engine {
                 }
                 regs = st.regs()?;
                 if nr == libc::SYS_rt_sigreturn as u64 {
-                    // Its "result" is the restored rax: nothing to set.
+                    // Its "result" is the restored rax: nothing to set. The
+                    // dead frame is cleared as the recorder cleared it.
+                    reel_sys::sigframe::clear_dead(&mut st, self.mem(tid)?, entry_sp)?;
                     self.apply_writes(&mut st, tid, ev, data)?;
                     return self.finish_syscall(tid, st, ev);
                 }
