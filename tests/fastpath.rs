@@ -268,3 +268,37 @@ fn a_program_seccomp_filter_turns_the_fast_path_off() {
     );
     assert_eq!(rec.stdout_str(), native.stdout_str(), "{}", rec.describe());
 }
+
+/// Going back re-runs from a checkpoint with the buffered calls handed out
+/// in batches: a batch must leave its thread at its last call, not after
+/// the code that follows it, or the re-run misses the breakpoint hit right
+/// after a checkpoint's event and reverse-continue lands one hit late.
+#[test]
+fn reverse_continue_over_batched_calls_lands_on_the_previous_hit() {
+    let sb = Sandbox::new("fastpath-reverse");
+    let prog = common::case::compile_program("gdb/long");
+    let trace = sb.path().join("trace");
+    let rec = record(&sb, &trace, &prog.argv);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let evs = events(&sb, &trace);
+    assert!(evs.iter().filter(|e| is_buffered(e)).count() >= 1500);
+    let mut c = sb.reel();
+    c.arg("replay").arg(&trace).arg("--");
+    c.args(common::gdb::ex_args(&[
+        "break add",
+        "continue",
+        "continue 1500",
+        "print x",
+        "reverse-continue",
+        "print x",
+        "reverse-continue",
+        "print x",
+    ]));
+    let out = run(&mut c, None);
+    assert_eq!(
+        common::gdb::values(&out),
+        vec!["$1 = 1501", "$2 = 1500", "$3 = 1499"],
+        "{}",
+        out.describe()
+    );
+}
