@@ -135,11 +135,20 @@ impl Recorder {
         })?;
         for rec in records {
             let mut ev = SyscallEvent::bare(tid, rec.nr, rec.args, rec.result, None);
+            let mut data = &rec.data[..];
             if let Some((addr, len)) = sb::output_of(&rec) {
                 ev.writes.push(MemWrite { addr, len });
+            } else if let Some(sent) = sb::sent_of(&rec) {
+                // As for a traced write: the hash replay checks, and the
+                // start of the bytes for `dump`.
+                ev.emitted = Some(reel_trace::emitted_hash(sent));
+                ev.arg_data.push(super::syscalls::sent_prefix(1, sent));
+                data = &[];
+            } else {
+                data = &[];
             }
             self.fast.buffered_calls += 1;
-            self.append(&Event::Syscall(ev), &rec.data)?;
+            self.append(&Event::Syscall(ev), data)?;
         }
         Ok(())
     }
@@ -532,11 +541,16 @@ mod tests {
                 }
             }
             let result = match b.out {
-                Out::Returned { .. } => 5,
+                Out::Returned { .. } | Out::Sent { .. } => 5,
                 _ => 0,
             };
+            if let Out::Sent { arg, .. } = b.out {
+                let sends =
+                    matches!(spec.emit, Some(reel_syscalls::Emit::Buf { buf, .. }) if buf == arg);
+                assert!(sends, "{} sends its argument {arg}", spec.name);
+            }
             let want: Vec<(u64, u64)> = match b.out {
-                Out::Nothing => vec![],
+                Out::Nothing | Out::Sent { .. } => vec![],
                 Out::Fixed { arg, len } => vec![(args[arg], len as u64)],
                 Out::Returned { arg, .. } => vec![(args[arg], 5)],
             };

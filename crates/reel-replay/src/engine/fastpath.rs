@@ -99,6 +99,7 @@ impl Engine {
                     && s.writes.len() <= 1
                     && s.checksum.is_none()
                     && s.echo.is_none()
+                    && sb::answered_in_replay(s.nr)
                     && until.is_none_or(|u| r.number <= u)
             }
             _ => false,
