@@ -291,6 +291,8 @@ enum Step {
 struct Stepper<'a> {
     tasks: &'a mut TaskSet,
     is_async: &'a dyn Fn(i32, i32) -> bool,
+    /// Code not to single-step in (see [`place`]).
+    no_go: &'a dyn Fn(u64) -> bool,
     arrived: Vec<ArrivedSignal>,
     steps: usize,
 }
@@ -334,7 +336,12 @@ impl Stepper<'_> {
     }
 
     fn step(&mut self, task: Stopped) -> Result<Step> {
-        self.run(task, Resume::SingleStep)
+        match self.run(task, Resume::SingleStep)? {
+            // Stepping stops on arrival: a `pushfq` stepped there would
+            // save the trap flag, and its `popfq` trap the program later.
+            Step::Done(st) if (self.no_go)(st.regs()?.ip()) => Ok(Step::Stuck(st)),
+            other => Ok(other),
+        }
     }
 
     /// Runs a string instruction at rip (`len` bytes) to its end with a
@@ -404,17 +411,21 @@ fn page_hashes(task: &Stopped, mem: &Memory, stack_end: Option<u64>) -> Result<H
 /// Stepping stops early (and the landmark is where the thread is) before an
 /// instruction that enters the kernel or traps, and after [`MAX_STEPS`].
 /// `is_async(signo, si_code)` tells signals that arrive meanwhile (held for
-/// the caller) from faults.
+/// the caller) from faults. Stepping also stops where `no_go(rip)` (code of
+/// reel's own, such as the fast path's trampolines): the caller sees the
+/// thread there.
 pub fn place(
     task: Stopped,
     tasks: &mut TaskSet,
     mem: &Memory,
     stack_end: Option<u64>,
     is_async: &dyn Fn(i32, i32) -> bool,
+    no_go: &dyn Fn(u64) -> bool,
 ) -> Result<Placement> {
     let mut s = Stepper {
         tasks,
         is_async,
+        no_go,
         arrived: Vec::new(),
         steps: 0,
     };

@@ -454,6 +454,21 @@ impl Recorder {
         private.contains(&rip) || self.in_trampoline(pid, rip)
     }
 
+    /// The code of the fast path in process `pid`: the private area and
+    /// the trampoline pages.
+    pub(super) fn fast_code_ranges(&self, pid: Tid) -> Vec<std::ops::Range<u64>> {
+        let private = reel_sys::PRIVATE_PAGE..reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN;
+        let pages = self.fast.procs.get(&pid).map(|p| p.pages.as_slice());
+        std::iter::once(private)
+            .chain(
+                pages
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(b, _)| b..b + STUB_LEN),
+            )
+            .collect()
+    }
+
     /// Whether `rip` is in one of the trampoline pages of process `pid`.
     fn in_trampoline(&self, pid: Tid, rip: u64) -> bool {
         self.fast.procs.get(&pid).is_some_and(|p| {

@@ -30,7 +30,9 @@ impl Recorder {
             _ => u64::MAX,
         };
         let is_async = |sig, code| !reel_syscalls::is_fault_signal(sig, code);
-        let placed = reel_sys::landmark::place(st, &mut self.tasks, mem, None, &is_async)?;
+        let fast = self.fast_code_ranges(pid);
+        let no_go = |rip: u64| fast.iter().any(|r| r.contains(&rip));
+        let placed = reel_sys::landmark::place(st, &mut self.tasks, mem, None, &is_async, &no_go)?;
         for s in placed.arrived {
             self.hold(tid, s.signo, s.siginfo);
         }

@@ -242,6 +242,10 @@ impl Recorder {
         };
         // The signal goes in at a landmark, which replay finds again.
         let (st, landmark) = self.place_landmark(st)?;
+        // Stepping to a landmark stops at fast-path code: deferred too.
+        let Some(st) = self.fast_defer_interrupt(st)? else {
+            return Ok(());
+        };
         if let Some(t) = self.task_info.get_mut(&tid) {
             if let Some(held) = t.held.pop_front() {
                 let signo = held.signo;
