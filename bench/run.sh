@@ -30,9 +30,12 @@ export BENCH_WORK=$work/scratch
 mkdir -p "$BENCH_WORK"
 # No single run may take longer than this (a hung replay reports FAILED).
 limit=${BENCH_TIMEOUT:-300}
+# The Python interpreter itself (not a pyenv shim's scripts) for sqlite.sh.
+BENCH_PYTHON=${BENCH_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
+export BENCH_PYTHON
 
 workloads=("$@")
-[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8 memloop timer locks condwait python4 openssl)
+[ ${#workloads[@]} -eq 0 ] && workloads=(syscalls compute threads4 spawn200 make8 cc3 sqlite memloop timer locks condwait python4 openssl)
 # cmd_of W: the command line of workload W (a compiled bench/W.c, or
 # `sh bench/W.sh`).
 declare -A cmd_of
@@ -76,7 +79,7 @@ for line in sys.stdin:
 print(f"{n} {int(sys.argv[1]) // max(n, 1)} {100 * b / max(n, 1):.1f}%")' "$(du -sb "$1" | cut -f1)"
 }
 
-printf '%-12s %10s %10s %10s %9s %9s %12s %9s %8s %9s  %s\n' workload native_s record_s replay_s rec/nat rep/nat trace_bytes syscalls B/call buffered landmarks
+printf '%-12s %10s %10s %10s %9s %9s %10s %9s %12s %9s %8s %9s  %s\n' workload native_s record_s replay_s rec/nat rep/nat strace_s str/nat trace_bytes syscalls B/call buffered landmarks
 for w in "${workloads[@]}"; do
     nat=() failed=""
     for i in $(seq "$runs"); do
@@ -84,6 +87,14 @@ for w in "${workloads[@]}"; do
         nat+=("$t")
     done
     n=$(median "${nat[@]}")
+    # strace -f beside it: what a tracer that stops at every call pays.
+    str=()
+    if command -v strace >/dev/null; then
+        for i in $(seq "$runs"); do
+            t=$(time_cmd "$work/$w.strace.out" strace -f -qq -o /dev/null ${cmd_of[$w]}) && str+=("$t")
+        done
+    fi
+    s=$([ ${#str[@]} -gt 0 ] && median "${str[@]}" || echo nan)
     # Each workload twice: every call stopping, then with the fast path.
     for mode in no-fast-path fast-path; do
     rec=() rep=()
@@ -106,7 +117,7 @@ for w in "${workloads[@]}"; do
     # The replay's landmark summary (REEL_DEBUG): how many, which search.
     lm=$(grep -o 'reached [0-9]* landmarks (compare stub: [0-9]*, breakpoint: [0-9]*)' "$work/$w.replay.out.err" 2>/dev/null \
         | sed 's/reached //; s/compare stub/stub/' | head -1)
-    printf '%-12s %10s %10s %10s %9s %9s %12s %9s %8s %9s  %s\n' "$row" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "${size:-n/a}" "${calls:-n/a}" "${per:-n/a}" "${share:-n/a}" "${lm:-0}"
+    printf '%-12s %10s %10s %10s %9s %9s %10s %9s %12s %9s %8s %9s  %s\n' "$row" "$n" "$r" "$p" "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "$s" "$(ratio "$s" "$n")" "${size:-n/a}" "${calls:-n/a}" "${per:-n/a}" "${share:-n/a}" "${lm:-0}"
     done
     [ -n "$failed" ] && echo "  $w: FAILED:$failed" >&2
 done

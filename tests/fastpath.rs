@@ -268,3 +268,86 @@ fn a_program_seccomp_filter_turns_the_fast_path_off() {
     );
     assert_eq!(rec.stdout_str(), native.stdout_str(), "{}", rec.describe());
 }
+
+/// Going back re-runs from a checkpoint with the buffered calls handed out
+/// in batches: a batch must leave its thread at its last call, not after
+/// the code that follows it, or the re-run misses the breakpoint hit right
+/// after a checkpoint's event and reverse-continue lands one hit late.
+#[test]
+fn reverse_continue_over_batched_calls_lands_on_the_previous_hit() {
+    let sb = Sandbox::new("fastpath-reverse");
+    let prog = common::case::compile_program("gdb/long");
+    let trace = sb.path().join("trace");
+    let rec = record(&sb, &trace, &prog.argv);
+    assert_eq!(rec.status, 0, "{}", rec.describe());
+    let evs = events(&sb, &trace);
+    assert!(evs.iter().filter(|e| is_buffered(e)).count() >= 1500);
+    let mut c = sb.reel();
+    c.arg("replay").arg(&trace).arg("--");
+    c.args(common::gdb::ex_args(&[
+        "break add",
+        "continue",
+        "continue 1500",
+        "print x",
+        "reverse-continue",
+        "print x",
+        "reverse-continue",
+        "print x",
+    ]));
+    let out = run(&mut c, None);
+    assert_eq!(
+        common::gdb::values(&out),
+        vec!["$1 = 1501", "$2 = 1500", "$3 = 1499"],
+        "{}",
+        out.describe()
+    );
+}
+
+/// Buffered writes carry what a traced write carries: the hash of the
+/// bytes sent (replay checks the program's bytes against it before going
+/// on) and their start for `dump`; one recorded as sending other bytes is
+/// reported as a divergence.
+#[test]
+fn buffered_writes_carry_the_hash_of_what_they_sent() {
+    let (sb, trace, evs) = record_and_replay("writes", 250);
+    let pwrites: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| is_buffered(e) && e["name"] == "pwrite64")
+        .collect();
+    assert!(pwrites.len() >= 250, "{} buffered pwrites", pwrites.len());
+    for e in &pwrites {
+        let i = e["args"][3].as_u64().unwrap() / 16;
+        assert!(e["emitted"].is_string(), "{e}");
+        assert_eq!(
+            e["arg_data"][0]["strings"][0],
+            format!("line {i:010}\n"),
+            "{e}"
+        );
+        assert_eq!(e["writes"].as_array().map(Vec::len), Some(0), "{e}");
+    }
+    // The 100th buffered pwrite, recorded as sending other bytes.
+    let mut seen = 0;
+    let mut edited = None;
+    let copy = sb.path().join("edited");
+    common::edit::rewrite_trace(&trace, &copy, |r| {
+        if let reel_trace::Event::Syscall(s) = &mut r.event {
+            if s.nr == libc::SYS_pwrite64 as u64 && s.site.is_none() {
+                seen += 1;
+                if seen == 100 {
+                    s.emitted = s.emitted.map(|h| h ^ 1);
+                    edited = Some(r.number);
+                }
+            }
+        }
+    });
+    let edited = edited.expect("100 buffered pwrites");
+    let out = sb.replay(&copy);
+    assert_ne!(out.status, 0, "{}", out.describe());
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!("diverged at event {edited} "))
+            && err.contains("to send 16 bytes with hash"),
+        "expected a divergence at event {edited}:\n{}",
+        out.describe()
+    );
+}

@@ -291,6 +291,8 @@ pub(crate) enum Step {
 pub(crate) struct Stepper<'a> {
     pub(crate) tasks: &'a mut TaskSet,
     is_async: &'a dyn Fn(i32, i32) -> bool,
+    /// Code not to single-step in (see [`place`]).
+    no_go: &'a dyn Fn(u64) -> bool,
     pub(crate) arrived: Vec<ArrivedSignal>,
     steps: usize,
 }
@@ -366,7 +368,12 @@ impl Stepper<'_> {
     }
 
     pub(crate) fn step(&mut self, task: Stopped) -> Result<Step> {
-        self.run(task, Resume::SingleStep)
+        match self.run(task, Resume::SingleStep)? {
+            // Stepping stops on arrival: a `pushfq` stepped there would
+            // save the trap flag, and its `popfq` trap the program later.
+            Step::Done(st) if (self.no_go)(st.regs()?.ip()) => Ok(Step::Stuck(st)),
+            other => Ok(other),
+        }
     }
 
     /// Runs a string instruction at rip (`len` bytes) to its end with a
@@ -450,15 +457,18 @@ pub(crate) fn for_each_page(
 /// Stepping stops early (and the landmark is where the thread is) before an
 /// instruction that enters the kernel or traps, and after [`MAX_STEPS`].
 /// `is_async(signo, si_code)` tells signals that arrive meanwhile (held for
-/// the caller) from faults.
+/// the caller) from faults. Stepping also stops where `no_go(rip)` (code of
+/// reel's own, such as the fast path's trampolines): the caller sees the
+/// thread there.
 pub fn place(
     task: Stopped,
     tasks: &mut TaskSet,
     mem: &Memory,
     stack_end: Option<u64>,
     is_async: &dyn Fn(i32, i32) -> bool,
+    no_go: &dyn Fn(u64) -> bool,
 ) -> Result<Placement> {
-    match place_with(task, tasks, mem, stack_end, is_async, false)? {
+    match place_with(task, tasks, mem, stack_end, is_async, no_go, false)? {
         Placed::Landmark(p) => Ok(p),
         Placed::Left { .. } => unreachable!("only the long watch leaves the thread elsewhere"),
     }
@@ -491,8 +501,9 @@ pub fn place_far(
     mem: &Memory,
     stack_end: Option<u64>,
     is_async: &dyn Fn(i32, i32) -> bool,
+    no_go: &dyn Fn(u64) -> bool,
 ) -> Result<Placed> {
-    place_with(task, tasks, mem, stack_end, is_async, true)
+    place_with(task, tasks, mem, stack_end, is_async, no_go, true)
 }
 
 fn place_with(
@@ -501,11 +512,13 @@ fn place_with(
     mem: &Memory,
     stack_end: Option<u64>,
     is_async: &dyn Fn(i32, i32) -> bool,
+    no_go: &dyn Fn(u64) -> bool,
     long: bool,
 ) -> Result<Placed> {
     let s = Stepper {
         tasks,
         is_async,
+        no_go,
         arrived: Vec::new(),
         steps: 0,
     };

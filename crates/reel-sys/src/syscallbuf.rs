@@ -9,7 +9,8 @@
 //! guards (the path is enabled, the buffer has room, the fd is one reel
 //! marked safe), makes the call through the private code page's second
 //! `syscall` (the only other one the seccomp filter lets through), and
-//! appends number, arguments, result and the bytes the call wrote to the
+//! appends number, arguments, result and the bytes the call wrote (or, for a
+//! write, sent) to the
 //! buffer. When a guard fails it makes the call from its own `syscall`,
 //! which is traced like any other (and drains the buffer: the recorder
 //! empties it at every ptrace stop).
@@ -27,10 +28,10 @@
 //! [`PROTOCOL_VERSION`] when it changes.
 
 use crate::{PAGE_SIZE, PRIVATE_LEN, PRIVATE_PAGE};
-use iced_x86::{
-    BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Instruction,
-    InstructionBlock, MemoryOperand, Register,
-};
+use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, Instruction, Register};
+
+mod trampoline;
+pub use trampoline::{build, Trampoline};
 
 /// Version of the buffer and trampoline layout.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -88,6 +89,15 @@ pub enum Out {
     },
     /// As many bytes as it returns, at argument `arg`.
     Returned {
+        /// Argument holding the address.
+        arg: usize,
+        /// Argument bounding the count.
+        count: usize,
+    },
+    /// Nothing, but it sends as many bytes as it returns from argument
+    /// `arg` (a write): the record keeps them for the recorder to hash,
+    /// as it hashes a traced call's; replay checks them at the call's stop.
+    Sent {
         /// Argument holding the address.
         arg: usize,
         /// Argument bounding the count.
@@ -151,8 +161,16 @@ pub const BUFFERED: &[Buffered] = &[
         Out::Returned { arg: 1, count: 2 },
         &[Guard::Fd],
     ),
-    b(libc::SYS_write, Out::Nothing, &[Guard::Fd]),
-    b(libc::SYS_pwrite64, Out::Nothing, &[Guard::Fd]),
+    b(
+        libc::SYS_write,
+        Out::Sent { arg: 1, count: 2 },
+        &[Guard::Fd],
+    ),
+    b(
+        libc::SYS_pwrite64,
+        Out::Sent { arg: 1, count: 2 },
+        &[Guard::Fd],
+    ),
     b(libc::SYS_access, Out::Nothing, &[]),
     b(libc::SYS_faccessat, Out::Nothing, &[]),
     b(libc::SYS_faccessat2, Out::Nothing, &[]),
@@ -289,376 +307,6 @@ fn branch_into(bytes: &[u8], from: u64, start: u64, end: u64) -> bool {
     true
 }
 
-/// A trampoline built for one site at one address.
-#[derive(Debug, Clone)]
-pub struct Trampoline {
-    /// Its bytes as the recorder writes them.
-    pub code: Vec<u8>,
-    /// The `jmp rel32` (and padding) that replaces the site's range.
-    pub patch: Vec<u8>,
-    /// Where a thread stopped at the end of the `syscall` resumes, when
-    /// that is inside the range (the relocated instructions after it).
-    pub resume: Option<u64>,
-}
-
-// Label "addresses" inside a trampoline block (real code is far above).
-const L_FAST_JUMP: u64 = 1;
-const L_SLOW: u64 = 2;
-const L_BACK: u64 = 3;
-const L_FAST: u64 = 4;
-const L_RET: u64 = 5;
-const L_SLOW_POP: u64 = 6;
-const L_NOOUT: u64 = 7;
-const L_COPY: u64 = 8;
-const L_FINISH: u64 = 9;
-const L_REPLAY: u64 = 10;
-
-const ARG_REGS: [Register; 6] = [
-    Register::RDI,
-    Register::RSI,
-    Register::RDX,
-    Register::R10,
-    Register::R8,
-    Register::R9,
-];
-
-fn mem(base: Register, displ: i64) -> MemoryOperand {
-    MemoryOperand::with_base_displ_size(base, displ, 1)
-}
-
-/// The code of a trampoline, given the addresses of its return point and
-/// the end of its `syscall` (both known after a first encoding).
-fn instructions(site: &Site, call: &Buffered, ret: u64, slow_end: u64) -> Option<Vec<Instruction>> {
-    use Code::*;
-    use Register::{R11, RAX, RCX, RDI, RSI, RSP};
-    let e = |r: Result<Instruction, iced_x86::IcedError>| r.ok();
-    let lbl = |mut i: Instruction, l: u64| {
-        i.set_ip(l);
-        i
-    };
-    let mut v: Vec<Instruction> = site.before.clone();
-    v.push(lbl(
-        e(Instruction::with_branch(Jmp_rel32_64, L_FAST))?,
-        L_FAST_JUMP,
-    ));
-    v.push(lbl(Instruction::with(Syscall), L_SLOW));
-    v.push(lbl(Instruction::with(Nopd), L_BACK));
-    v.extend(site.after.iter().cloned());
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, site.end))?);
-    // The fast path. rcx and r11 are free: the program expects a syscall
-    // to clobber them. The flags are kept below the red zone.
-    v.push(lbl(
-        e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, -128)))?,
-        L_FAST,
-    ));
-    v.push(Instruction::with(Pushfq));
-    v.push(e(Instruction::with2(Mov_r64_imm64, R11, HEADER))?);
-    v.push(e(Instruction::with2(
-        Cmp_rm64_imm8,
-        mem(R11, ENABLED as i64),
-        0,
-    ))?);
-    v.push(e(Instruction::with_branch(Je_rel32_64, L_SLOW_POP))?);
-    v.push(e(Instruction::with2(
-        Cmp_rm64_imm8,
-        mem(R11, MODE as i64),
-        0,
-    ))?);
-    v.push(e(Instruction::with_branch(Jne_rel32_64, L_REPLAY))?);
-    for g in call.guards {
-        match *g {
-            Guard::Fd => {
-                v.push(e(Instruction::with2(Cmp_rm64_imm32, RDI, FD_LIMIT as i32))?);
-                v.push(e(Instruction::with_branch(Jae_rel32_64, L_SLOW_POP))?);
-                v.push(e(Instruction::with2(
-                    Bt_rm64_r64,
-                    mem(R11, FD_MAP as i64),
-                    RDI,
-                ))?);
-                v.push(e(Instruction::with_branch(Jae_rel32_64, L_SLOW_POP))?);
-            }
-            Guard::Zero(a) => {
-                v.push(e(Instruction::with2(
-                    Test_rm64_r64,
-                    ARG_REGS[a],
-                    ARG_REGS[a],
-                ))?);
-                v.push(e(Instruction::with_branch(Jne_rel32_64, L_SLOW_POP))?);
-            }
-            Guard::OneOf(a, values) => {
-                // Jump over the "no" when one matches.
-                for &x in values {
-                    v.push(e(Instruction::with2(
-                        Cmp_rm64_imm32,
-                        ARG_REGS[a],
-                        x as i32,
-                    ))?);
-                    v.push(e(Instruction::with_branch(Je_rel32_64, 100 + x))?);
-                }
-                v.push(e(Instruction::with_branch(Jmp_rel32_64, L_SLOW_POP))?);
-                // All matches land on one no-op per value.
-                for &x in values {
-                    v.push(lbl(Instruction::with(Nopd), 100 + x));
-                }
-            }
-        }
-    }
-    // Room: used + head + most data <= DATA_LEN.
-    v.push(e(Instruction::with2(
-        Mov_r64_rm64,
-        RCX,
-        mem(R11, USED as i64),
-    ))?);
-    let fixed = match call.out {
-        Out::Fixed { len, .. } => len as u64,
-        _ => 0,
-    };
-    v.push(e(Instruction::with2(
-        Add_rm64_imm32,
-        RCX,
-        (RECORD_HEAD + fixed + 8) as i32,
-    ))?);
-    if let Out::Returned { count, .. } = call.out {
-        v.push(e(Instruction::with2(Add_rm64_r64, RCX, ARG_REGS[count]))?);
-        v.push(e(Instruction::with_branch(Jb_rel32_64, L_SLOW_POP))?);
-    }
-    v.push(e(Instruction::with2(Cmp_rm64_imm32, RCX, DATA_LEN as i32))?);
-    v.push(e(Instruction::with_branch(Ja_rel32_64, L_SLOW_POP))?);
-    v.push(e(Instruction::with2(Mov_r64_imm64, RCX, ret))?);
-    v.push(e(Instruction::with2(
-        Mov_rm64_r64,
-        mem(R11, RET_SLOT),
-        RCX,
-    ))?);
-    v.push(e(Instruction::with2(Mov_r64_imm64, R11, FAST_SYSCALL))?);
-    v.push(e(Instruction::with1(Jmp_rm64, R11))?);
-    // Back from the call: append the record.
-    v.push(lbl(
-        e(Instruction::with2(Mov_r64_imm64, R11, HEADER))?,
-        L_RET,
-    ));
-    v.push(e(Instruction::with2(
-        Mov_r64_rm64,
-        RCX,
-        mem(R11, USED as i64),
-    ))?);
-    v.push(e(Instruction::with2(
-        Lea_r64_m,
-        RCX,
-        MemoryOperand::with_base_index_scale_displ_size(R11, RCX, 1, DATA_OFF, 8),
-    ))?);
-    v.push(e(Instruction::with2(
-        Mov_rm64_imm32,
-        mem(RCX, 0),
-        call.nr as i32,
-    ))?);
-    for (i, r) in ARG_REGS.iter().enumerate() {
-        v.push(e(Instruction::with2(
-            Mov_rm64_r64,
-            mem(RCX, 8 + 8 * i as i64),
-            *r,
-        ))?);
-    }
-    v.push(e(Instruction::with2(Mov_rm64_r64, mem(RCX, 56), RAX))?);
-    v.push(e(Instruction::with2(Mov_rm64_imm32, mem(RCX, 64), 0))?);
-    let addr_reg = match call.out {
-        Out::Nothing => {
-            v.push(e(Instruction::with_branch(Jmp_rel32_64, L_NOOUT))?);
-            None
-        }
-        Out::Fixed { arg, len } => {
-            v.push(e(Instruction::with2(Test_rm64_r64, RAX, RAX))?);
-            v.push(e(Instruction::with_branch(Jne_rel32_64, L_NOOUT))?);
-            v.push(e(Instruction::with2(
-                Mov_rm64_imm32,
-                mem(RCX, 64),
-                len as i32,
-            ))?);
-            Some(ARG_REGS[arg])
-        }
-        Out::Returned { arg, .. } => {
-            v.push(e(Instruction::with2(Test_rm64_r64, RAX, RAX))?);
-            v.push(e(Instruction::with_branch(Jle_rel32_64, L_NOOUT))?);
-            v.push(e(Instruction::with2(Mov_rm64_r64, mem(RCX, 64), RAX))?);
-            Some(ARG_REGS[arg])
-        }
-    };
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_COPY))?);
-    v.push(lbl(
-        e(Instruction::with2(
-            Lea_r64_m,
-            RCX,
-            mem(RCX, RECORD_HEAD as i64),
-        ))?,
-        L_NOOUT,
-    ));
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_FINISH))?);
-    // Copy the output after the head (rep movsb needs rdi, rsi, rcx).
-    v.push(lbl(
-        e(Instruction::with2(Mov_rm64_r64, mem(R11, SAVE_RDI), RDI))?,
-        L_COPY,
-    ));
-    v.push(e(Instruction::with2(
-        Mov_rm64_r64,
-        mem(R11, SAVE_RSI),
-        RSI,
-    ))?);
-    if let Some(r) = addr_reg.filter(|&r| r != RSI) {
-        v.push(e(Instruction::with2(Mov_r64_rm64, RSI, r))?);
-    }
-    v.push(e(Instruction::with2(
-        Lea_r64_m,
-        RDI,
-        mem(RCX, RECORD_HEAD as i64),
-    ))?);
-    v.push(e(Instruction::with2(Mov_r64_rm64, RCX, mem(RCX, 64)))?);
-    v.push(Instruction::with(Cld));
-    v.push(e(Instruction::with_rep_movsb(64))?);
-    v.push(e(Instruction::with2(Mov_r64_rm64, RCX, RDI))?);
-    v.push(e(Instruction::with2(
-        Mov_r64_rm64,
-        RDI,
-        mem(R11, SAVE_RDI),
-    ))?);
-    v.push(e(Instruction::with2(
-        Mov_r64_rm64,
-        RSI,
-        mem(R11, SAVE_RSI),
-    ))?);
-    // rcx = end of the record: used = align8(rcx - data area).
-    v.push(lbl(e(Instruction::with2(Add_rm64_imm8, RCX, 7))?, L_FINISH));
-    v.push(e(Instruction::with2(And_rm64_imm8, RCX, -8))?);
-    v.push(e(Instruction::with2(Sub_r64_rm64, RCX, R11))?);
-    v.push(e(Instruction::with2(Sub_rm64_imm32, RCX, DATA_OFF as i32))?);
-    v.push(e(Instruction::with2(
-        Mov_rm64_r64,
-        mem(R11, USED as i64),
-        RCX,
-    ))?);
-    // Leave rcx and r11 as the trampoline's own syscall would.
-    v.push(Instruction::with(Popfq));
-    v.push(Instruction::with(Pushfq));
-    v.push(e(Instruction::with1(Pop_rm64, R11))?);
-    v.push(e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, 128)))?);
-    v.push(e(Instruction::with2(Mov_r64_imm64, RCX, slow_end))?);
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_BACK))?);
-    // A guard failed: the traced call.
-    v.push(lbl(Instruction::with(Popfq), L_SLOW_POP));
-    v.push(e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, 128)))?);
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_SLOW))?);
-    replay_part(&mut v, call, slow_end)?;
-    Some(v)
-}
-
-/// The replay side of the fast path: the next record, when it is this
-/// call with these arguments, answers it.
-fn replay_part(v: &mut Vec<Instruction>, call: &Buffered, slow_end: u64) -> Option<()> {
-    use Code::*;
-    use Register::{R11, RAX, RCX, RDI, RSI, RSP};
-    let e = |r: Result<Instruction, iced_x86::IcedError>| r.ok();
-    let lbl = |mut i: Instruction, l: u64| {
-        i.set_ip(l);
-        i
-    };
-    // r11 = header; rcx = the next record.
-    v.push(lbl(
-        e(Instruction::with2(
-            Mov_r64_rm64,
-            RCX,
-            mem(R11, CURSOR as i64),
-        ))?,
-        L_REPLAY,
-    ));
-    v.push(e(Instruction::with2(
-        Cmp_r64_rm64,
-        RCX,
-        mem(R11, END as i64),
-    ))?);
-    v.push(e(Instruction::with_branch(Jae_rel32_64, L_SLOW_POP))?);
-    v.push(e(Instruction::with2(
-        Lea_r64_m,
-        RCX,
-        MemoryOperand::with_base_index_scale_displ_size(R11, RCX, 1, DATA_OFF, 8),
-    ))?);
-    v.push(e(Instruction::with2(
-        Cmp_rm64_imm32,
-        mem(RCX, 0),
-        call.nr as i32,
-    ))?);
-    v.push(e(Instruction::with_branch(Jne_rel32_64, L_SLOW_POP))?);
-    // The arguments the call reads (as the replayer's own check does).
-    for (i, r) in ARG_REGS.iter().enumerate().take(arity(call.nr)) {
-        v.push(e(Instruction::with2(
-            Cmp_r64_rm64,
-            *r,
-            mem(RCX, 8 + 8 * i as i64),
-        ))?);
-        v.push(e(Instruction::with_branch(Jne_rel32_64, L_SLOW_POP))?);
-    }
-    v.push(e(Instruction::with2(Mov_r64_rm64, RAX, mem(RCX, 56)))?);
-    let addr_reg = match call.out {
-        Out::Nothing => None,
-        Out::Fixed { arg, .. } | Out::Returned { arg, .. } => Some(ARG_REGS[arg]),
-    };
-    if let Some(r) = addr_reg {
-        v.push(e(Instruction::with2(
-            Mov_rm64_r64,
-            mem(R11, SAVE_RDI),
-            RDI,
-        ))?);
-        v.push(e(Instruction::with2(
-            Mov_rm64_r64,
-            mem(R11, SAVE_RSI),
-            RSI,
-        ))?);
-        if r != RDI {
-            v.push(e(Instruction::with2(Mov_r64_rm64, RDI, r))?);
-        }
-        v.push(e(Instruction::with2(
-            Lea_r64_m,
-            RSI,
-            mem(RCX, RECORD_HEAD as i64),
-        ))?);
-        v.push(e(Instruction::with2(Mov_r64_rm64, RCX, mem(RCX, 64)))?);
-        v.push(Instruction::with(Cld));
-        v.push(e(Instruction::with_rep_movsb(64))?);
-        v.push(e(Instruction::with2(Mov_r64_rm64, RCX, RSI))?);
-        v.push(e(Instruction::with2(
-            Mov_r64_rm64,
-            RDI,
-            mem(R11, SAVE_RDI),
-        ))?);
-        v.push(e(Instruction::with2(
-            Mov_r64_rm64,
-            RSI,
-            mem(R11, SAVE_RSI),
-        ))?);
-    } else {
-        v.push(e(Instruction::with2(
-            Lea_r64_m,
-            RCX,
-            mem(RCX, RECORD_HEAD as i64),
-        ))?);
-    }
-    // rcx = end of the record: cursor = align8(rcx - data area).
-    v.push(e(Instruction::with2(Add_rm64_imm8, RCX, 7))?);
-    v.push(e(Instruction::with2(And_rm64_imm8, RCX, -8))?);
-    v.push(e(Instruction::with2(Sub_r64_rm64, RCX, R11))?);
-    v.push(e(Instruction::with2(Sub_rm64_imm32, RCX, DATA_OFF as i32))?);
-    v.push(e(Instruction::with2(
-        Mov_rm64_r64,
-        mem(R11, CURSOR as i64),
-        RCX,
-    ))?);
-    v.push(Instruction::with(Popfq));
-    v.push(Instruction::with(Pushfq));
-    v.push(e(Instruction::with1(Pop_rm64, R11))?);
-    v.push(e(Instruction::with2(Lea_r64_m, RSP, mem(RSP, 128)))?);
-    v.push(e(Instruction::with2(Mov_r64_imm64, RCX, slow_end))?);
-    v.push(e(Instruction::with_branch(Jmp_rel32_64, L_BACK))?);
-    Some(())
-}
-
 /// How many argument registers call `nr` reads (the replayer's own check
 /// compares as many).
 pub fn arity(nr: u64) -> usize {
@@ -689,54 +337,6 @@ pub fn encode(records: &[Record]) -> Vec<u8> {
         out.resize(out.len().div_ceil(8) * 8, 0);
     }
     out
-}
-
-/// Builds the trampoline of `site` (for call `call`) at `base`. None when
-/// it cannot reach the site with `rel32` jumps.
-pub fn build(site: &Site, call: &Buffered, base: u64) -> Option<Trampoline> {
-    let encode = |ret: u64, slow_end: u64| {
-        let ins = instructions(site, call, ret, slow_end)?;
-        let block = InstructionBlock::new(&ins, base);
-        let r = BlockEncoder::encode(
-            64,
-            block,
-            BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS,
-        )
-        .ok()?;
-        Some((ins, r))
-    };
-    // First pass with placeholder addresses (same sizes), then for real.
-    let (ins, first) = encode(u64::MAX, u64::MAX)?;
-    let at = |label: u64| -> Option<u64> {
-        let i = ins.iter().position(|i| i.ip() == label)?;
-        Some(base + *first.new_instruction_offsets.get(i)? as u64)
-    };
-    let (ret, slow) = (at(L_RET)?, at(L_SLOW)?);
-    let (ins2, r) = encode(ret, slow + 2)?;
-    if r.code_buffer.len() > PAGE_SIZE as usize
-        || r.new_instruction_offsets != first.new_instruction_offsets
-    {
-        return None;
-    }
-    let rel = base as i128 - (site.start + 5) as i128;
-    if rel.abs() >= i32::MAX as i128 {
-        return None;
-    }
-    let mut patch = vec![0xe9];
-    patch.extend_from_slice(&(rel as i32).to_le_bytes());
-    patch.resize((site.end - site.start) as usize, 0x90);
-    let resume = if site.end > site.syscall + 2 {
-        // The first relocated instruction after the syscall: after L_BACK.
-        let back = ins2.iter().position(|i| i.ip() == L_BACK)?;
-        Some(base + r.new_instruction_offsets[back + 1] as u64)
-    } else {
-        None
-    };
-    Some(Trampoline {
-        code: r.code_buffer,
-        patch,
-        resume,
-    })
 }
 
 /// One call read back from the buffer.
@@ -785,11 +385,25 @@ pub fn parse(area: &[u8]) -> Option<Vec<Record>> {
 pub fn output_of(rec: &Record) -> Option<(u64, u64)> {
     let call = buffered(rec.nr)?;
     match call.out {
-        Out::Nothing => None,
+        Out::Nothing | Out::Sent { .. } => None,
         Out::Fixed { arg, .. } | Out::Returned { arg, .. } => {
             (!rec.data.is_empty()).then(|| (rec.args[arg], rec.data.len() as u64))
         }
     }
+}
+
+/// The bytes a record's call sent (a write's), when its [`Out`] says so.
+pub fn sent_of(rec: &Record) -> Option<&[u8]> {
+    match buffered(rec.nr)?.out {
+        Out::Sent { .. } => (rec.result > 0).then_some(&rec.data[..]),
+        _ => None,
+    }
+}
+
+/// Whether a trampoline answers call `nr` from a record at replay (a
+/// write is replayed at its stop instead, see [`Out::Sent`]).
+pub fn answered_in_replay(nr: u64) -> bool {
+    buffered(nr).is_some_and(|b| !matches!(b.out, Out::Sent { .. }))
 }
 
 /// The instruction pointer of task `tid` of a traced process, as

@@ -135,11 +135,20 @@ impl Recorder {
         })?;
         for rec in records {
             let mut ev = SyscallEvent::bare(tid, rec.nr, rec.args, rec.result, None);
+            let mut data = &rec.data[..];
             if let Some((addr, len)) = sb::output_of(&rec) {
                 ev.writes.push(MemWrite { addr, len });
+            } else if let Some(sent) = sb::sent_of(&rec) {
+                // As for a traced write: the hash replay checks, and the
+                // start of the bytes for `dump`.
+                ev.emitted = Some(reel_trace::emitted_hash(sent));
+                ev.arg_data.push(super::syscalls::sent_prefix(1, sent));
+                data = &[];
+            } else {
+                data = &[];
             }
             self.fast.buffered_calls += 1;
-            self.append(&Event::Syscall(ev), &rec.data)?;
+            self.append(&Event::Syscall(ev), data)?;
         }
         Ok(())
     }
@@ -445,6 +454,21 @@ impl Recorder {
         private.contains(&rip) || self.in_trampoline(pid, rip)
     }
 
+    /// The code of the fast path in process `pid`: the private area and
+    /// the trampoline pages.
+    pub(super) fn fast_code_ranges(&self, pid: Tid) -> Vec<std::ops::Range<u64>> {
+        let private = reel_sys::PRIVATE_PAGE..reel_sys::PRIVATE_PAGE + reel_sys::PRIVATE_LEN;
+        let pages = self.fast.procs.get(&pid).map(|p| p.pages.as_slice());
+        std::iter::once(private)
+            .chain(
+                pages
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(b, _)| b..b + STUB_LEN),
+            )
+            .collect()
+    }
+
     /// Whether `rip` is in one of the trampoline pages of process `pid`.
     fn in_trampoline(&self, pid: Tid, rip: u64) -> bool {
         self.fast.procs.get(&pid).is_some_and(|p| {
@@ -532,11 +556,16 @@ mod tests {
                 }
             }
             let result = match b.out {
-                Out::Returned { .. } => 5,
+                Out::Returned { .. } | Out::Sent { .. } => 5,
                 _ => 0,
             };
+            if let Out::Sent { arg, .. } = b.out {
+                let sends =
+                    matches!(spec.emit, Some(reel_syscalls::Emit::Buf { buf, .. }) if buf == arg);
+                assert!(sends, "{} sends its argument {arg}", spec.name);
+            }
             let want: Vec<(u64, u64)> = match b.out {
-                Out::Nothing => vec![],
+                Out::Nothing | Out::Sent { .. } => vec![],
                 Out::Fixed { arg, len } => vec![(args[arg], len as u64)],
                 Out::Returned { arg, .. } => vec![(args[arg], 5)],
             };

@@ -60,8 +60,10 @@ impl Recorder {
             _ => u64::MAX,
         };
         let is_async = |sig, code| !reel_syscalls::is_fault_signal(sig, code);
+        let fast = self.fast_code_ranges(pid);
+        let no_go = |rip: u64| fast.iter().any(|r| r.contains(&rip));
         let placed = if far {
-            reel_sys::landmark::place_far(st, &mut self.tasks, mem, None, &is_async)?
+            reel_sys::landmark::place_far(st, &mut self.tasks, mem, None, &is_async, &no_go)?
         } else {
             Placed::Landmark(reel_sys::landmark::place(
                 st,
@@ -69,6 +71,7 @@ impl Recorder {
                 mem,
                 None,
                 &is_async,
+                &no_go,
             )?)
         };
         let placed = match placed {

@@ -367,7 +367,11 @@ impl Recorder {
         let Some(st) = self.fast_defer_preemption(st)? else {
             return Ok(None);
         };
-        let (mut st, landmark) = self.place_landmark(st)?;
+        let (st, landmark) = self.place_landmark(st)?;
+        // Stepping to a landmark stops at fast-path code: deferred too.
+        let Some(mut st) = self.fast_defer_preemption(st)? else {
+            return Ok(None);
+        };
         if let Some(t) = self.task_info.get_mut(&tid) {
             // A signal interruption that this stop answered as well is
             // asked for again once the thread runs.

@@ -266,6 +266,10 @@ impl Recorder {
         let Some((st, landmark)) = self.place_landmark_far(st)? else {
             return Ok(());
         };
+        // Stepping to a landmark stops at fast-path code: deferred too.
+        let Some(st) = self.fast_defer_interrupt(st)? else {
+            return Ok(());
+        };
         if let Some(t) = self.task_info.get_mut(&tid) {
             if let Some(held) = t.held.pop_front() {
                 let signo = held.signo;

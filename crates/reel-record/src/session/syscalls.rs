@@ -285,12 +285,7 @@ impl Recorder {
                         (&bytes, emit)
                     {
                         // The start of what it sent, for `dump -s`.
-                        let keep = b.len().min(EMITTED_PREFIX);
-                        arg_data.push(ArgData {
-                            arg: arg as u8,
-                            items: vec![b[..keep].to_vec()],
-                            truncated: keep < b.len(),
-                        });
+                        arg_data.push(sent_prefix(arg, b));
                     }
                 }
             }
@@ -421,4 +416,14 @@ fn untraced_is_traced(st: &mut Stopped, nr: u64) -> Result<()> {
 /// a program never sees as such.
 fn is_restart_code(result: i64) -> bool {
     (-516..=-512).contains(&result)
+}
+
+/// The start of the bytes a call sent from argument `arg`, kept for `dump`.
+pub(super) fn sent_prefix(arg: usize, sent: &[u8]) -> ArgData {
+    let keep = sent.len().min(EMITTED_PREFIX);
+    ArgData {
+        arg: arg as u8,
+        items: vec![sent[..keep].to_vec()],
+        truncated: keep < sent.len(),
+    }
 }

@@ -78,7 +78,9 @@ impl Engine {
     /// Replays `rec` and the buffered calls of its thread that follow it
     /// without a stop per call: their records go into the thread's buffer,
     /// the thread runs, and its trampolines answer the calls that match
-    /// (number and arguments) in order. The first call that does not match
+    /// (number and arguments) in order. The last call of the run is not
+    /// handed out: the thread stops at it, so that it never runs past the
+    /// run's end. The first call that does not match
     /// stops, and from there the calls are replayed one stop each (a
     /// divergence is then reported at its event, as any other). Returns
     /// `rec` back when it is not such a call; `until` caps the batch.
@@ -97,6 +99,7 @@ impl Engine {
                     && s.writes.len() <= 1
                     && s.checksum.is_none()
                     && s.echo.is_none()
+                    && sb::answered_in_replay(s.nr)
                     && until.is_none_or(|u| r.number <= u)
             }
             _ => false,
@@ -125,7 +128,16 @@ impl Engine {
             }
             batch.push(next);
         }
+        // The last call is not answered in-process: the thread must stop
+        // at its entry, not run on past it to its next stop, or the replay
+        // would stand at that event's boundary with code after it already
+        // run (a breakpoint set there next would be missed).
+        let Some(last) = batch.pop() else {
+            return Ok(None);
+        };
         if batch.is_empty() {
+            self.event = last.number;
+            self.on_event(last)?;
             return Ok(None);
         }
         let records: Vec<sb::Record> = batch
@@ -173,6 +185,7 @@ impl Engine {
         let t = self.task(tid)?;
         t.stopped = Some(st);
         t.fresh = true;
+        batch.push(last);
         for rec in batch.into_iter().skip(consumed) {
             self.event = rec.number;
             self.on_event(rec)?;
