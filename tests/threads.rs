@@ -170,8 +170,10 @@ fn spin_wait_is_preempted() {
 /// (r15 changed) so that no pass can match: the spinning thread would pass
 /// the landmark's instruction for ever, since the thread that ends its loop
 /// never runs during the search. The search gives up after more passes than
-/// the recorded thread could have made in its CPU time and reports the
-/// divergence at that event (the test's own timeout is only a safety net).
+/// the recorded thread could have made in its CPU time, or after using far
+/// more CPU time than it did (which bound comes first depends on the
+/// machine), and reports the divergence at that event with the closest
+/// pass (the test's own timeout is only a safety net).
 #[test]
 fn landmark_that_never_matches_is_a_divergence() {
     use common::edit::{records, rewrite_trace};
@@ -212,8 +214,10 @@ fn landmark_that_never_matches_is_a_divergence() {
     let err = rep.stderr_str();
     assert!(
         err.contains(&format!("diverged at event {preempted} "))
-            && err.contains("passes through the landmark's instruction without a match")
-            && err.contains("r15"),
+            && err.contains("passes through the landmark's instruction")
+            && err.contains("without a match")
+            && (err.contains("differed in r15")
+                || err.contains("none had the recorded registers and watched words")),
         "{}",
         rep.describe()
     );

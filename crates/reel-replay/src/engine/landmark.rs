@@ -214,8 +214,15 @@ impl Engine {
                         Search::Stub => self.mem_of(&next)?.read_u64(&next, stub::PASSES)?,
                         Search::Breakpoint => hits,
                     };
+                    // Passes the stub let by never reached a comparison
+                    // here: say so, not that the instruction was never reached.
+                    let why = if passes > 0 && last_miss.contains("never reached") {
+                        "none had the recorded registers and watched words"
+                    } else {
+                        last_miss.as_str()
+                    };
                     let passes =
-                        format!("{passes} passes through the landmark's instruction ({last_miss})");
+                        format!("{passes} passes through the landmark's instruction ({why})");
                     return self.search_out_of_time(tid, next, &filter, lm, expected, passes);
                 }
                 StopReason::GroupStop(_) => {
