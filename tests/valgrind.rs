@@ -59,6 +59,25 @@ fn replay_vg(sb: &Sandbox, trace: &Path, tool: &str, vg_args: &[&str]) -> Output
     )
 }
 
+/// The replay under valgrind printed what the recording printed and
+/// exited 0.
+fn assert_same_run(out: &Output, rec: &Output) {
+    assert_eq!(
+        (out.status, out.stdout_str()),
+        (0, rec.stdout_str()),
+        "{}",
+        out.describe()
+    );
+}
+
+/// valgrind's report (the replay's stderr) holds each of `lines`.
+fn assert_reported(out: &Output, lines: &[&str]) {
+    let err = out.stderr_str();
+    for line in lines {
+        assert!(err.contains(line), "no {line:?} in:\n{}", out.describe());
+    }
+}
+
 /// The lines reel itself printed (valgrind's own start with `==` or `--`).
 fn reel_lines(out: &Output) -> Vec<String> {
     out.stderr_str()
@@ -99,20 +118,15 @@ fn memcheck_reports_the_overrun_after_the_input_is_deleted() {
     let rec = record(&sb, &trace, &[&prog, &input]);
     std::fs::remove_file(&input).unwrap();
     let out = replay_vg(&sb, &trace, "memcheck", &[]);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
+    assert_same_run(&out, &rec);
+    assert_reported(
+        &out,
+        &[
+            "Invalid read of size 4",
+            "sum_past_end (overrun.c:",
+            "main (overrun.c:",
+        ],
     );
-    let err = out.stderr_str();
-    assert!(err.contains("Invalid read of size 4"), "{}", out.describe());
-    assert!(
-        err.contains("sum_past_end (overrun.c:"),
-        "{}",
-        out.describe()
-    );
-    assert!(err.contains("main (overrun.c:"), "{}", out.describe());
 
     // Without the line, the same program reads within bounds: the report
     // comes from the recorded input, not from the program alone.
@@ -121,12 +135,7 @@ fn memcheck_reports_the_overrun_after_the_input_is_deleted() {
     let rec = record(&sb, &trace, &[&prog, &input]);
     std::fs::remove_file(&input).unwrap();
     let out = replay_vg(&sb, &trace, "memcheck", &[]);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    assert_same_run(&out, &rec);
     assert!(
         !out.stderr_str().contains("Invalid read"),
         "{}",
@@ -152,12 +161,7 @@ fn cachegrind_counts_the_same_instructions_as_a_native_run() {
             sb.path().join(format!("cg.{i}")).display()
         );
         let out = replay_vg(&sb, &trace, "cachegrind", &["--cache-sim=no", &out_file]);
-        assert_eq!(
-            (out.status, out.stdout_str()),
-            (0, rec.stdout_str()),
-            "{}",
-            out.describe()
-        );
+        assert_same_run(&out, &rec);
         counts.push(i_refs(&out));
     }
     assert_eq!(
@@ -197,12 +201,7 @@ fn the_program_sees_the_recorded_pid_clock_and_random_bytes() {
     let rec = record(&sb, &trace, &[&prog]);
     for tool in ["none", "memcheck"] {
         let out = replay_vg(&sb, &trace, tool, &[]);
-        assert_eq!(
-            (out.status, out.stdout_str()),
-            (0, rec.stdout_str()),
-            "{}",
-            out.describe()
-        );
+        assert_same_run(&out, &rec);
         assert!(reel_lines(&out).is_empty(), "{}", out.describe());
     }
 }
@@ -222,12 +221,7 @@ fn an_installed_program_lists_a_deleted_directory_as_recorded() {
     let rec = record(&sb, &trace, &[Path::new("/bin/ls"), Path::new("-l"), &dir]);
     std::fs::remove_dir_all(&dir).unwrap();
     let out = replay_vg(&sb, &trace, "none", &[]);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    assert_same_run(&out, &rec);
     assert!(rec.stdout_str().contains("gamma"), "{}", rec.describe());
 }
 
@@ -247,16 +241,9 @@ fn threads_run_in_the_recorded_order_under_memcheck() {
         rec.describe()
     );
     let out = replay_vg(&sb, &trace, "memcheck", &[]);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    assert_same_run(&out, &rec);
     assert!(reel_lines(&out).is_empty(), "{}", out.describe());
-    let err = out.stderr_str();
-    assert!(err.contains("Invalid read of size 1"), "{}", out.describe());
-    assert!(err.contains("worker (turns.c:"), "{}", out.describe());
+    assert_reported(&out, &["Invalid read of size 1", "worker (turns.c:"]);
 }
 
 #[test]
@@ -296,12 +283,9 @@ fn dash_p_runs_the_second_process_of_a_tree_under_memcheck() {
         out.describe()
     );
     assert!(reel_lines(&out).is_empty(), "{}", out.describe());
-    let err = out.stderr_str();
-    assert!(err.contains("Invalid read of size 4"), "{}", out.describe());
-    assert!(
-        err.contains("sum_past_end (overrun.c:"),
-        "{}",
-        out.describe()
+    assert_reported(
+        &out,
+        &["Invalid read of size 4", "sum_past_end (overrun.c:"],
     );
 }
 
@@ -315,17 +299,12 @@ fn helgrind_reports_the_race_of_two_threads() {
     let trace = sb.path().join("t-racy");
     let rec = record(&sb, &trace, &[&prog]);
     let out = replay_vg(&sb, &trace, "helgrind", &[]);
-    assert_eq!(
-        (out.status, out.stdout_str()),
-        (0, rec.stdout_str()),
-        "{}",
-        out.describe()
-    );
+    assert_same_run(&out, &rec);
     assert!(reel_lines(&out).is_empty(), "{}", out.describe());
-    let err = out.stderr_str();
-    assert!(err.contains("Possible data race"), "{}", out.describe());
-    assert!(err.contains("work (racy.c:"), "{}", out.describe());
-    assert!(err.contains("main (racy.c:"), "{}", out.describe());
+    assert_reported(
+        &out,
+        &["Possible data race", "work (racy.c:", "main (racy.c:"],
+    );
 }
 
 #[test]
