@@ -234,6 +234,21 @@ impl Engine {
         }
     }
 
+    /// Ends a search that cannot match: the filter removed, the task
+    /// parked where it stands, the divergence reported.
+    fn give_up(
+        &mut self,
+        tid: Tid,
+        st: Stopped,
+        filter: &Filter,
+        expected: String,
+        actual: String,
+    ) -> Result<()> {
+        let st = self.remove(st, filter)?;
+        self.park(tid, st)?;
+        Err(self.diverged(tid, expected, actual))
+    }
+
     /// The task stopped somewhere other than at a candidate: remove the
     /// filter, park it, report the divergence.
     fn search_failed(
@@ -256,9 +271,7 @@ impl Engine {
             "{} before the landmark matched ({last_miss})",
             self.describe_stop(&st)
         );
-        let st = self.remove(st, filter)?;
-        self.park(tid, st)?;
-        Err(self.diverged(tid, expected, actual))
+        self.give_up(tid, st, filter, expected, actual)
     }
 
     /// The thread passed the landmark's instruction more often than it
@@ -283,9 +296,7 @@ impl Engine {
             "{limit} passes through the landmark's instruction without a match, more than the recorded thread could make in its {:.3} s of CPU time ({closest})",
             lm.cpu_ns as f64 / 1e9
         );
-        let st = self.remove(st, filter)?;
-        self.park(tid, st)?;
-        Err(self.diverged(tid, expected, actual))
+        self.give_up(tid, st, filter, expected, actual)
     }
 
     /// The thread used far more CPU time than the recorded one did to reach
@@ -306,9 +317,7 @@ impl Engine {
             reel_trace::CPU_FACTOR,
             lm.cpu_ns as f64 / 1e9
         );
-        let st = self.remove(st, filter)?;
-        self.park(tid, st)?;
-        Err(self.diverged(tid, expected, actual))
+        self.give_up(tid, st, filter, expected, actual)
     }
 
     /// The task, stopped, for a search, with the signal it must get first.
