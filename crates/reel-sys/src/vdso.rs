@@ -10,8 +10,6 @@ use crate::mem::Memory;
 use crate::task::Stopped;
 use crate::Result;
 
-const AT_NULL: u64 = 0;
-const AT_SYSINFO_EHDR: u64 = 33;
 const SHT_DYNSYM: u32 = 11;
 const PT_LOAD: u32 = 1;
 const STT_FUNC: u8 = 2;
@@ -28,20 +26,9 @@ const CALLS: &[(&str, u32)] = &[
 /// The vDSO's address from the auxv of a task stopped right after its exec
 /// (None when the kernel gave it none).
 pub fn vdso_base(task: &Stopped, mem: &Memory) -> Result<Option<u64>> {
-    let sp = task.regs()?.sp();
-    let argc = mem.read_u64(task, sp)?;
-    let mut at = sp + 8 + (argc + 1) * 8;
-    while mem.read_u64(task, at)? != 0 {
-        at += 8;
-    }
-    at += 8;
-    loop {
-        match mem.read_u64(task, at)? {
-            AT_NULL => return Ok(None),
-            AT_SYSINFO_EHDR => return Ok(Some(mem.read_u64(task, at + 8)?)),
-            _ => at += 16,
-        }
-    }
+    crate::auxv::find(task, mem, crate::auxv::AT_SYSINFO_EHDR)?
+        .map(|at| mem.read_u64(task, at + 8))
+        .transpose()
 }
 
 /// Rewrites the vDSO of a task stopped right after its exec (see the module
