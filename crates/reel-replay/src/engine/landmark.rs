@@ -85,7 +85,7 @@ impl Engine {
         }
         let real = st.tid();
         let mut hits = 0u64;
-        let mut last_miss = String::from("the landmark's instruction was never reached");
+        let mut last_miss = String::from(NEVER_REACHED);
         let mut how = Resume::Sysemu;
         // A thread that diverged into a loop that never passes the filter
         // would run for ever: bounded by its CPU time (not the clock: a
@@ -214,10 +214,8 @@ impl Engine {
                         Search::Stub => self.mem_of(&next)?.read_u64(&next, stub::PASSES)?,
                         Search::Breakpoint => hits,
                     };
-                    // Passes the stub let by never reached a comparison
-                    // here: say so, not that the instruction was never reached.
-                    let why = if passes > 0 && last_miss.contains("never reached") {
-                        "none had the recorded registers and watched words"
+                    let why = if passes > 0 {
+                        closest_pass(&last_miss)
                     } else {
                         last_miss.as_str()
                     };
@@ -287,11 +285,7 @@ impl Engine {
         last_miss: &str,
     ) -> Result<()> {
         let limit = lm.pass_limit().unwrap_or(0);
-        let closest = if last_miss.starts_with("the ") {
-            last_miss.to_string()
-        } else {
-            "none had the recorded registers and watched words".to_string()
-        };
+        let closest = closest_pass(last_miss);
         let actual = format!(
             "{limit} passes through the landmark's instruction without a match, more than the recorded thread could make in its {:.3} s of CPU time ({closest})",
             lm.cpu_ns as f64 / 1e9
@@ -546,5 +540,19 @@ impl Engine {
                 s.passes
             )
         })
+    }
+}
+
+/// What a search says of its passes before any reached a comparison.
+const NEVER_REACHED: &str = "the landmark's instruction was never reached";
+
+/// What differed in the closest pass, for a search that made passes: when
+/// the filter let none by to be compared, that none matched the recorded
+/// state (not that the instruction was never reached).
+fn closest_pass(last_miss: &str) -> &str {
+    if last_miss == NEVER_REACHED {
+        "none had the recorded registers and watched words"
+    } else {
+        last_miss
     }
 }
